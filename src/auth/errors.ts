@@ -1,0 +1,49 @@
+import type { FailureReason } from './reasons.js';
+import type { FailureContext } from './verify.js';
+
+/** RFC 6750 section 3.1 error codes. */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+/**
+ * A validation failure with a stable reason code. `description` is safe to send to the client and to log:
+ * it never contains the token or any part of it.
+ */
+export class AuthFailure extends Error {
+  override readonly name = 'AuthFailure';
+  readonly status: 400 | 401 | 403 | 503;
+  readonly bearerError: BearerErrorCode | undefined;
+
+  constructor(
+    readonly reason: FailureReason,
+    readonly description: string,
+    options: { invalidRequest?: boolean; requiredScopes?: readonly string[] } = {},
+  ) {
+    super(description);
+    if (options.invalidRequest) {
+      this.status = 400;
+      this.bearerError = 'invalid_request';
+    } else if (reason === 'missing_token') {
+      this.status = 401;
+      this.bearerError = undefined;
+    } else if (reason === 'insufficient_scope') {
+      this.status = 403;
+      this.bearerError = 'insufficient_scope';
+    } else if (reason === 'jwks_unavailable') {
+      this.status = 503;
+      this.bearerError = undefined;
+    } else {
+      this.status = 401;
+      this.bearerError = 'invalid_token';
+    }
+    this.requiredScopes = options.requiredScopes;
+  }
+
+  readonly requiredScopes: readonly string[] | undefined;
+  /** Issuer, kid and cache outcome where known; set by the validator for telemetry. */
+  context: FailureContext | undefined;
+}
+
+/** A request that carries credentials in a way RFC 6750 forbids (two tokens, two headers...). */
+export function invalidRequest(description: string): AuthFailure {
+  return new AuthFailure('malformed', description, { invalidRequest: true });
+}

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { VerifiedToken } from './verified-token.js';
+
+/**
+ * Verified tokens by SHA-256 of the compact token, so hot tokens skip the signature check.
+ * An entry lives until the token's `exp` and never longer; time claims, the key's presence in the JWKS and
+ * route scopes are still checked on every hit by the caller.
+ */
+export class TokenCache {
+  private readonly entries: LRUCache<string, VerifiedToken> | undefined;
+
+  constructor(maxEntries: number) {
+    this.entries = maxEntries > 0 ? new LRUCache<string, VerifiedToken>({ max: maxEntries, ttlAutopurge: false }) : undefined;
+  }
+
+  static keyOf(token: string): string {
+    return createHash('sha256').update(token).digest('base64');
+  }
+
+  get(key: string): VerifiedToken | undefined {
+    return this.entries?.get(key);
+  }
+
+  set(key: string, token: VerifiedToken, nowMs: number): void {
+    const ttl = token.exp * 1000 - nowMs;
+    if (this.entries && ttl > 0) this.entries.set(key, token, { ttl });
+  }
+
+  delete(key: string): void {
+    this.entries?.delete(key);
+  }
+
+  get size(): number {
+    return this.entries?.size ?? 0;
+  }
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import { runCheckConfig } from './cli/check-config.js';
+import { runInspectToken } from './cli/inspect-token.js';
+import { runDevStack } from './dev/dev-stack.js';
+import { startSidecar } from './sidecar.js';
+import { createLogger } from './telemetry/logger.js';
+import { VERSION } from './version.js';
+
+/** Exit codes: 0 fine, 1 runtime failure, 2 bad configuration or usage. */
+export const EXIT_CONFIG = 2;
+
+const program = new Command()
+  .name('tokenwatch')
+  .description('OIDC token sidecar: validates bearer tokens for its pod and makes auth observable')
+  .version(VERSION)
+  .showHelpAfterError()
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG));
+
+program
+  .command('run', { isDefault: true })
+  .description('run the sidecar')
+  .addOption(new Option('-c, --config <file>', 'configuration file (YAML)').env('TOKENWATCH_CONFIG'))
+  .action(async (options: { config?: string }) => {
+    if (!options.config) {
+      process.stderr.write('tokenwatch run: no configuration; pass --config FILE or set TOKENWATCH_CONFIG\n');
+      process.exit(EXIT_CONFIG);
+    }
+    const config = await loadOrExit(options.config);
+    const logger = createLogger(config.logLevel);
+    const sidecar = await startSidecar(config, logger);
+    onStopSignal(async () => {
+      await sidecar.shutdown();
+      logger.flush();
+    });
+  });
+
+program
+  .command('dev')
+  .description('run tokenwatch on an embedded dev stack: a real OIDC provider, a demo upstream and the sidecar')
+  .addOption(new Option('--mode <mode>', 'data-plane mode').choices(['authz']).default('authz'))
+  .addOption(new Option('--port <port>', 'data-plane port').default('8080'))
+  .addOption(new Option('--admin-port <port>', 'admin port').default('9464'))
+  .addOption(new Option('--idp-port <port>', 'embedded IdP port').default('9400'))
+  .addOption(new Option('--upstream-port <port>', 'demo upstream port').default('3000'))
+  .action(async (options: { mode: 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string }) => {
+    const stack = await runDevStack({
+      mode: options.mode,
+      port: Number(options.port),
+      adminPort: Number(options.adminPort),
+      idpPort: Number(options.idpPort),
+      upstreamPort: Number(options.upstreamPort),
+      out: process.stdout,
+    });
+    onStopSignal(() => stack.stop());
+  });
+
+program
+  .command('check-config')
+  .description('validate a configuration file; with --live also check the IdP before a rollout')
+  .argument('<file>', 'configuration file (YAML)')
+  .option('--live', 'reach discovery and JWKS, compare issuers and algorithms', false)
+  .action(async (file: string, options: { live: boolean }) => {
+    process.exitCode = await runCheckConfig(file, options, process.stdout);
+  });
+
+program
+  .command('inspect-token')
+  .description('decode a token and, with a config, say which check passes or fails and why (never prints the signature)')
+  .argument('<token>', 'the token, or - to read it from standard input')
+  .addOption(new Option('-c, --config <file>', 'configuration to validate against').env('TOKENWATCH_CONFIG'))
+  .action(async (token: string, options: { config?: string }) => {
+    process.exitCode = await runInspectToken(token, options, { stdin: process.stdin, stdout: process.stdout });
+  });
+
+async function loadOrExit(file: string) {
+  try {
+    return await loadConfigFile(file);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw error;
+  }
+}
+
+/** SIGTERM and SIGINT stop gracefully; a second signal exits at once. */
+function onStopSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stderr.write(`\n${signal}: stopping\n`);
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`tokenwatch: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+export interface ConfigProblem {
+  /** Key path such as `issuers[0].audiences`, or `(file)` for problems with the file itself. */
+  path: string;
+  message: string;
+}
+
+/** A configuration that cannot be used; carries every problem found, not only the first. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'ERR_CONFIG_INVALID';
+
+  constructor(
+    readonly source: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(`${source}: ${problems.length} configuration problem(s)\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+  }
+}
+
+/** Environment variables that override keys of the file (listen addresses and, later, secrets). */
+export const ENV_OVERRIDES: ReadonlyArray<{ variable: string; key: keyof Config }> = [
+  { variable: 'TOKENWATCH_LISTEN', key: 'listen' },
+  { variable: 'TOKENWATCH_ADMIN', key: 'admin' },
+  { variable: 'TOKENWATCH_LOG_LEVEL', key: 'logLevel' },
+];
+
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [{ path: '(file)', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }]);
+  }
+  return parseConfigText(text, path, env);
+}
+
+export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      document.errors.map((error) => ({ path: '(yaml)', message: error.message.split('\n')[0] ?? error.message })),
+    );
+  }
+  const raw: unknown = document.toJS() ?? {};
+  return validateConfig(applyEnvOverrides(raw, env), source);
+}
+
+export function validateConfig(raw: unknown, source: string): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, result.error.issues.map(toProblem));
+  return result.data;
+}
+
+function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const merged: Record<string, unknown> = { ...raw };
+  for (const { variable, key } of ENV_OVERRIDES) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  return merged;
+}
+
+function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
+  const path = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return { path: path || '(root)', message: `unknown key(s): ${issue.keys.join(', ')}` };
+  }
+  return { path: path || '(root)', message: issue.message };
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let text = '';
+  for (const part of path) {
+    if (typeof part === 'number') text += `[${part}]`;
+    else text += text ? `.${String(part)}` : String(part);
+  }
+  return text;
+}

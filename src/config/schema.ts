@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS } from '../auth/algorithms.js';
+import { duration, listenAddress } from './types.js';
+
+/**
+ * The whole configuration: every key, its default and its constraints, in one place.
+ * docs/configuration.md documents each key; keep the two in step.
+ */
+
+const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+const ROUTE_PATH = /^\/(?:[^\s?#]*)$/;
+const HTTP_METHOD = /^[A-Z]+$/;
+
+const enforcement = z.enum(['enforce', 'report-only']);
+
+const httpUrl = z.string().refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
+  message: 'expected an absolute http(s) URL',
+});
+
+export const issuerSchema = z.strictObject({
+  issuer: httpUrl,
+  jwksUri: httpUrl.optional(),
+  audiences: z.array(z.string().min(1)).min(1, 'at least one audience is required'),
+  algorithms: z
+    .array(z.enum(SUPPORTED_ALGORITHMS, { message: `expected one of ${SUPPORTED_ALGORITHMS.join(', ')} (HS* and none are never accepted)` }))
+    .min(1)
+    .default([...DEFAULT_ALGORITHMS]),
+  clockTolerance: duration('30s'),
+  maxTokenLifetime: duration('24h'),
+  requireTyp: z.string().min(1).optional(),
+  requiredClaims: z.array(z.string().min(1)).default([]),
+  jwksCacheMaxAge: duration('10m'),
+  jwksCooldown: duration('30s'),
+  jwksMaxStale: duration('24h'),
+  fetchTimeout: duration('5s'),
+  allowInsecureHttp: z.boolean().default(false),
+}).superRefine((issuer, ctx) => {
+  for (const key of ['issuer', 'jwksUri'] as const) {
+    const url = issuer[key];
+    if (url && !issuer.allowInsecureHttp && new URL(url).protocol !== 'https:' && !isLoopbackUrl(url)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: 'must be https (http is accepted only on loopback addresses or with allowInsecureHttp: true)',
+      });
+    }
+  }
+});
+
+export const routeSchema = z.strictObject({
+  path: z
+    .string()
+    .regex(ROUTE_PATH, 'expected an absolute path such as /api/orders/** (no query, no spaces)')
+    .refine((path) => path.split('/').every((segment) => !segment.includes('*') || segment === '*' || segment === '**'), {
+      message: '* and ** must stand alone as a whole segment',
+    }),
+  methods: z.array(z.string().regex(HTTP_METHOD, 'expected an upper-case HTTP method such as GET')).min(1).optional(),
+  public: z.boolean().default(false),
+  deny: z.boolean().default(false),
+  scopes: z.array(z.string().min(1)).default([]),
+  enforcement: enforcement.optional(),
+}).refine((route) => !route.public || (!route.deny && route.scopes.length === 0), {
+  message: 'a public route can have neither scopes nor deny',
+});
+
+export const configSchema = z
+  .strictObject({
+    mode: z.enum(['authz', 'proxy']).default('authz'),
+    listen: listenAddress('0.0.0.0:8080'),
+    admin: listenAddress('0.0.0.0:9464'),
+    realm: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/, 'printable ASCII without quotes or backslashes').default('tokenwatch'),
+    issuers: z.array(issuerSchema).min(1, 'at least one issuer is required'),
+    routes: z.array(routeSchema).default([]),
+    defaultRoute: z.enum(['authenticate', 'deny']).default('authenticate'),
+    claimHeaders: z
+      .record(z.string().min(1), z.string().regex(HEADER_NAME, 'expected a lower-case HTTP header name'))
+      .default({ sub: 'x-auth-subject', client_id: 'x-auth-client-id', scope: 'x-auth-scopes' }),
+    tokenCache: z.strictObject({ maxEntries: z.number().int().min(0).max(1_000_000).default(10_000) }).default({ maxEntries: 10_000 }),
+    enforcement: enforcement.default('enforce'),
+    allowQueryToken: z.boolean().default(false),
+    limits: z
+      .strictObject({
+        tokenBytes: z.number().int().min(256).max(65_536).default(8192),
+        headerBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+        bodyBytes: z.number().int().min(0).max(10 * 1024 * 1024 * 1024).default(10_485_760),
+      })
+      .default({ tokenBytes: 8192, headerBytes: 16_384, bodyBytes: 10_485_760 }),
+    upstream: httpUrl.optional(),
+    upstreamTimeout: duration('30s'),
+    forwardToken: z.boolean().default(true),
+    authz: z
+      .strictObject({
+        pathPrefix: z.string().regex(/^(?:\/[^\s?#]*[^/\s?#])?$/, 'expected empty or a path such as /authz (no trailing slash)').default(''),
+        requestSource: z.enum(['auto', 'x-forwarded', 'x-original', 'request-line']).default('auto'),
+      })
+      .default({ pathPrefix: '', requestSource: 'auto' }),
+    shutdownTimeout: duration('15s'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((config, ctx) => {
+    if (config.mode === 'proxy' && !config.upstream) {
+      ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'required in proxy mode (the app, e.g. http://127.0.0.1:3000)' });
+    }
+    config.issuers.forEach((issuer, index) => {
+      const seen = config.issuers.findIndex((other) => other.issuer === issuer.issuer);
+      if (seen !== index) {
+        ctx.addIssue({ code: 'custom', path: ['issuers', index, 'issuer'], message: `duplicates issuers[${seen}]` });
+      }
+    });
+    const headerNames = Object.values(config.claimHeaders);
+    headerNames.forEach((name, index) => {
+      if (headerNames.indexOf(name) !== index) {
+        ctx.addIssue({ code: 'custom', path: ['claimHeaders'], message: `header ${name} is mapped from two claims` });
+      }
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type IssuerConfig = z.output<typeof issuerSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
+export type Enforcement = z.output<typeof enforcement>;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
+export function isLoopbackUrl(text: string): boolean {
+  const host = new URL(text).hostname;
+  return LOOPBACK_HOSTS.has(host) || /^127(?:\.\d{1,3}){3}$/.test(host);
+}

@@ -1,0 +1,104 @@
+import type { IncomingMessage } from 'node:http';
+import { invalidRequest } from '../auth/errors.js';
+import type { Config } from '../config/schema.js';
+import type { GateRequest } from './access-gate.js';
+
+export type RequestSource = Config['authz']['requestSource'];
+
+const METHOD = /^[A-Z]{1,20}$/;
+
+/** The headers forward-auth callers use to describe the original request, read once from the raw header list. */
+interface ForwardHeaders {
+  authorization: string[];
+  forwardedUri: string[];
+  forwardedMethod: string[];
+  originalUri: string[];
+  originalMethod: string[];
+}
+
+/**
+ * Reconstructs the original request of a forward-auth check: Traefik sends X-Forwarded-Method/-Uri, NGINX
+ * (by convention) X-Original-Method/-URI, Envoy the original path after `authz.pathPrefix` on the request line.
+ * With `auto`, a request that carries both header families with different values is refused: a client could
+ * otherwise pick the path that is checked by adding the family its proxy does not overwrite.
+ */
+export function originalRequest(raw: IncomingMessage, source: RequestSource, pathPrefix: string): GateRequest | { error: string; status: 400 | 404 } {
+  const headers = scanHeaders(raw.rawHeaders);
+  try {
+    switch (source) {
+      case 'x-forwarded':
+        return fromHeaders(headers.forwardedMethod, headers.forwardedUri, 'X-Forwarded', headers.authorization);
+      case 'x-original':
+        return fromHeaders(headers.originalMethod, headers.originalUri, 'X-Original', headers.authorization);
+      case 'request-line':
+        return fromRequestLine(raw, pathPrefix, headers.authorization);
+      case 'auto': {
+        const forwarded = headers.forwardedUri.length > 0 || headers.forwardedMethod.length > 0;
+        const original = headers.originalUri.length > 0 || headers.originalMethod.length > 0;
+        if (forwarded && original) {
+          const a = fromHeaders(headers.forwardedMethod, headers.forwardedUri, 'X-Forwarded', headers.authorization);
+          const b = fromHeaders(headers.originalMethod, headers.originalUri, 'X-Original', headers.authorization);
+          if (a.method !== b.method || a.target !== b.target) throw invalidRequest('X-Forwarded-* and X-Original-* name different requests');
+          return a;
+        }
+        if (forwarded) return fromHeaders(headers.forwardedMethod, headers.forwardedUri, 'X-Forwarded', headers.authorization);
+        if (original) return fromHeaders(headers.originalMethod, headers.originalUri, 'X-Original', headers.authorization);
+        return fromRequestLine(raw, pathPrefix, headers.authorization);
+      }
+    }
+  } catch (error) {
+    if (error instanceof PrefixMismatch) return { error: error.message, status: 404 };
+    return { error: (error as Error).message, status: 400 };
+  }
+}
+
+class PrefixMismatch extends Error {}
+
+function fromHeaders(methods: string[], uris: string[], family: string, authorization: string[]): GateRequest {
+  if (methods.length !== 1 || uris.length !== 1) throw invalidRequest(`exactly one ${family}-Method and one ${family}-Uri header are required`);
+  const method = methods[0]!;
+  if (!METHOD.test(method)) throw invalidRequest(`${family}-Method is not an HTTP method`);
+  return { method, target: uris[0]!, authorization };
+}
+
+function fromRequestLine(raw: IncomingMessage, pathPrefix: string, authorization: string[]): GateRequest {
+  const url = raw.url ?? '/';
+  if (pathPrefix === '') return { method: raw.method ?? 'GET', target: url, authorization };
+  if (!url.startsWith(pathPrefix)) throw new PrefixMismatch(`the check path must start with ${pathPrefix}`);
+  const rest = url.slice(pathPrefix.length);
+  if (rest === '' || rest.startsWith('?')) return { method: raw.method ?? 'GET', target: `/${rest}`, authorization };
+  if (!rest.startsWith('/')) throw new PrefixMismatch(`the check path must start with ${pathPrefix}/`);
+  return { method: raw.method ?? 'GET', target: rest, authorization };
+}
+
+function scanHeaders(rawHeaders: string[]): ForwardHeaders {
+  const found: ForwardHeaders = { authorization: [], forwardedUri: [], forwardedMethod: [], originalUri: [], originalMethod: [] };
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!;
+    const value = rawHeaders[index + 1]!;
+    // Switch on length first so most headers cost one comparison.
+    switch (name.length) {
+      case 13:
+        if (name.toLowerCase() === 'authorization') found.authorization.push(value);
+        break;
+      case 15:
+        if (name.toLowerCase() === 'x-forwarded-uri') found.forwardedUri.push(value);
+        break;
+      case 18:
+        if (name.toLowerCase() === 'x-forwarded-method') found.forwardedMethod.push(value);
+        break;
+      case 14:
+        if (name.toLowerCase() === 'x-original-uri') found.originalUri.push(value);
+        break;
+      case 17:
+        if (name.toLowerCase() === 'x-original-method') found.originalMethod.push(value);
+        break;
+    }
+  }
+  return found;
+}
+
+/** Every Authorization header value of a request (Node keeps only one in `headers`). */
+export function authorizationHeaders(rawHeaders: string[]): string[] {
+  return scanHeaders(rawHeaders).authorization;
+}

@@ -1,0 +1,230 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FAILURE_REASONS, type FailureReason } from '../auth/reasons.js';
+import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../auth/keys.js';
+import type { IdpFetchResult } from '../auth/idp-fetch.js';
+import type { GateObserver, ValidationReport } from '../server/access-gate.js';
+
+/** Label value for an issuer that is not configured (or a token with no readable `iss`). */
+export const UNKNOWN_ISSUER = 'unknown';
+export const OTHER = 'other';
+
+const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const IDP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LIFETIME_BUCKETS = [60, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400];
+const AGE_BUCKETS = [-60, -5, 0, 5, 30, 60, 300, 900, 1800, 3600, 14_400, 86_400];
+
+export interface MetricsOptions {
+  version: string;
+  issuers: readonly string[];
+  /** Scopes named in routes: the only values of the `scope` label besides `other`. */
+  routeScopes: readonly string[];
+  tokenCacheEntries: () => number;
+}
+
+/**
+ * Every metric of the validation path, defined once, on a registry of tokenwatch's own. Labels are bounded:
+ * `reason`, `result` and `endpoint` are fixed sets, `issuer` the configured set plus `unknown`, `scope` the
+ * route scopes plus `other`.
+ */
+export class ValidationMetrics implements KeyStoreObserver, GateObserver {
+  readonly registry = new Registry();
+  private readonly issuers: ReadonlySet<string>;
+  private readonly routeScopes: ReadonlySet<string>;
+
+  readonly validationTotal = new Counter({
+    name: 'token_validation_total',
+    help: 'Token validations by result and issuer.',
+    labelNames: ['result', 'issuer'] as const,
+    registers: [this.registry],
+  });
+  readonly validationFailureTotal = new Counter({
+    name: 'token_validation_failure_total',
+    help: 'Failed token validations by reason and issuer.',
+    labelNames: ['reason', 'issuer'] as const,
+    registers: [this.registry],
+  });
+  readonly validationDuration = new Histogram({
+    name: 'token_validation_duration_seconds',
+    help: 'Time to validate a token (extraction, cache, signature, claims, scopes).',
+    labelNames: ['result', 'cache'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly cacheHits = new Counter({ name: 'token_cache_hits_total', help: 'Verified-token cache hits.', registers: [this.registry] });
+  readonly cacheMisses = new Counter({ name: 'token_cache_misses_total', help: 'Verified-token cache misses.', registers: [this.registry] });
+  readonly jwksRequests = new Counter({
+    name: 'jwks_cache_request_total',
+    help: 'Key lookups in the JWKS cache.',
+    labelNames: ['issuer'] as const,
+    registers: [this.registry],
+  });
+  readonly jwksMisses = new Counter({
+    name: 'jwks_cache_miss_total',
+    help: 'Key lookups whose kid and alg matched no cached key.',
+    labelNames: ['issuer'] as const,
+    registers: [this.registry],
+  });
+  readonly jwksFetches = new Counter({
+    name: 'jwks_fetch_total',
+    help: 'Fetches of discovery and JWKS documents by result.',
+    labelNames: ['issuer', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly jwksKeys = new Gauge({ name: 'jwks_keys', help: 'Verification keys in use.', labelNames: ['issuer'] as const, registers: [this.registry] });
+  readonly jwksLastSuccess = new Gauge({
+    name: 'jwks_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful JWKS fetch.',
+    labelNames: ['issuer'] as const,
+    registers: [this.registry],
+  });
+  private keyStores: readonly IssuerKeyStore[] = [];
+  readonly jwksStale = new Gauge({
+    name: 'jwks_stale',
+    help: '1 while the last good keys are served past their max age (IdP unreachable), else 0.',
+    labelNames: ['issuer'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const store of this.keyStores) this.jwksStale.labels(store.issuer).set(store.status().state === 'fresh' ? 0 : 1);
+    },
+  });
+  readonly jwksKeyChanges = new Counter({
+    name: 'jwks_key_changes_total',
+    help: 'Keys added to or removed from the JWKS: rotation made visible.',
+    labelNames: ['issuer', 'change'] as const,
+    registers: [this.registry],
+  });
+  readonly jwksRefetchThrottled = new Counter({
+    name: 'jwks_refetch_throttled_total',
+    help: 'Unknown-kid refetches refused by the cooldown.',
+    labelNames: ['issuer'] as const,
+    registers: [this.registry],
+  });
+  readonly idpUp = new Gauge({
+    name: 'idp_up',
+    help: '1 when discovery and JWKS answered the last probe, else 0.',
+    labelNames: ['issuer'] as const,
+    registers: [this.registry],
+  });
+  readonly idpRequestDuration = new Histogram({
+    name: 'idp_request_duration_seconds',
+    help: 'Time of requests to the IdP.',
+    labelNames: ['issuer', 'endpoint'] as const,
+    buckets: IDP_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly tokenLifetime = new Histogram({
+    name: 'token_lifetime_seconds',
+    help: 'exp - iat of validated tokens.',
+    labelNames: ['issuer'] as const,
+    buckets: LIFETIME_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly tokenAge = new Histogram({
+    name: 'token_age_seconds',
+    help: 'now - iat at validation: clock drift and token reuse show here.',
+    labelNames: ['issuer'] as const,
+    buckets: AGE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly scopeTotal = new Counter({
+    name: 'token_validation_scope_total',
+    help: 'Scopes of validated tokens (scopes named in routes, the rest as other).',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: MetricsOptions) {
+    this.issuers = new Set(options.issuers);
+    this.routeScopes = new Set(options.routeScopes);
+    new Gauge({
+      name: 'token_cache_entries',
+      help: 'Verified tokens held in the cache.',
+      registers: [this.registry],
+      collect() {
+        this.set(options.tokenCacheEntries());
+      },
+    });
+    new Gauge({
+      name: 'tokenwatch_build_info',
+      help: 'Always 1; the version label says which tokenwatch runs.',
+      labelNames: ['version'] as const,
+      registers: [this.registry],
+    }).set({ version: options.version }, 1);
+    collectDefaultMetrics({ register: this.registry });
+    // Every series exists from the start so rate() and absent() work before the first event.
+    for (const issuer of [...options.issuers, UNKNOWN_ISSUER]) {
+      for (const result of ['success', 'failure']) this.validationTotal.labels(result, issuer);
+      for (const reason of FAILURE_REASONS) this.validationFailureTotal.labels(reason, issuer);
+    }
+    for (const issuer of options.issuers) {
+      this.jwksRequests.labels(issuer);
+      this.jwksMisses.labels(issuer);
+      this.jwksRefetchThrottled.labels(issuer);
+      this.idpUp.labels(issuer).set(0);
+      this.jwksStale.labels(issuer).set(0);
+      this.jwksKeys.labels(issuer).set(0);
+    }
+  }
+
+  issuerLabel(issuer: string | undefined): string {
+    return issuer !== undefined && this.issuers.has(issuer) ? issuer : UNKNOWN_ISSUER;
+  }
+
+  validated(report: ValidationReport): void {
+    const issuer = this.issuerLabel(report.validation?.token.issuer ?? report.failure?.context?.issuer);
+    const cache = report.validation?.cache ?? report.failure?.context?.cache ?? 'miss';
+    if (report.validation?.cache === 'hit' || report.failure?.context?.cache === 'hit') this.cacheHits.inc();
+    else if (report.validation || report.failure?.context) this.cacheMisses.inc();
+    if (report.failure) {
+      this.validationTotal.labels('failure', issuer).inc();
+      this.validationFailureTotal.labels(report.failure.reason, issuer).inc();
+      this.validationDuration.labels('failure', cache).observe(report.seconds);
+      return;
+    }
+    const token = report.validation!.token;
+    this.validationTotal.labels('success', issuer).inc();
+    this.validationDuration.labels('success', cache).observe(report.seconds);
+    if (report.validation!.cache === 'miss') {
+      const now = Date.now() / 1000;
+      if (token.iat !== undefined) {
+        this.tokenLifetime.labels(issuer).observe(token.exp - token.iat);
+        this.tokenAge.labels(issuer).observe(now - token.iat);
+      }
+    }
+    let other = false;
+    for (const scope of token.scopes) {
+      if (this.routeScopes.has(scope)) this.scopeTotal.labels(scope).inc();
+      else other = true;
+    }
+    if (other) this.scopeTotal.labels(OTHER).inc();
+  }
+
+  fetched(issuer: string, endpoint: IdpEndpoint, result: IdpFetchResult, seconds: number): void {
+    this.idpRequestDuration.labels(issuer, endpoint).observe(seconds);
+    if (endpoint === 'jwks' || result !== 'success') this.jwksFetches.labels(issuer, result).inc();
+    this.idpUp.labels(issuer).set(result === 'success' ? 1 : 0);
+    if (endpoint === 'jwks' && result === 'success') this.jwksLastSuccess.labels(issuer).set(Date.now() / 1000);
+  }
+
+  keysChanged(issuer: string, added: number, removed: number, total: number): void {
+    if (added > 0) this.jwksKeyChanges.labels(issuer, 'added').inc(added);
+    if (removed > 0) this.jwksKeyChanges.labels(issuer, 'removed').inc(removed);
+    this.jwksKeys.labels(issuer).set(total);
+  }
+
+  refetchThrottled(issuer: string): void {
+    this.jwksRefetchThrottled.labels(issuer).inc();
+  }
+
+  keyLookup(issuer: string, found: boolean): void {
+    this.jwksRequests.labels(issuer).inc();
+    if (!found) this.jwksMisses.labels(issuer).inc();
+  }
+
+  /** The stores whose state `jwks_stale` reports at each scrape. */
+  watchKeyStores(stores: readonly IssuerKeyStore[]): void {
+    this.keyStores = stores;
+  }
+}
+
+export type { FailureReason };

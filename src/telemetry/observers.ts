@@ -1,0 +1,35 @@
+import type { IdpEndpoint, KeyStoreObserver } from '../auth/keys.js';
+import type { IdpFetchResult } from '../auth/idp-fetch.js';
+import type { GateObserver, ValidationReport } from '../server/access-gate.js';
+import type { Logger } from './logger.js';
+
+/** Fans one validation out to every observer (metrics, audit log, spans). */
+export function fanOutGate(observers: readonly GateObserver[]): GateObserver {
+  if (observers.length === 1) return observers[0]!;
+  return {
+    validated(report: ValidationReport) {
+      for (const observer of observers) observer.validated(report);
+    },
+  };
+}
+
+/** Key store events to metrics and to the operational log (fetch failures, rotations, throttled refetches). */
+export function keyStoreObserver(metrics: KeyStoreObserver, logger: Logger): KeyStoreObserver {
+  return {
+    fetched(issuer: string, endpoint: IdpEndpoint, result: IdpFetchResult, seconds: number, message?: string) {
+      metrics.fetched(issuer, endpoint, result, seconds, message);
+      if (result !== 'success') logger.warn({ event: 'idp_fetch_failed', issuer, endpoint, result, reason: message }, 'IdP fetch failed');
+      else logger.debug({ event: 'idp_fetched', issuer, endpoint, seconds });
+    },
+    keysChanged(issuer: string, added: number, removed: number, total: number) {
+      metrics.keysChanged(issuer, added, removed, total);
+      logger.info({ event: 'jwks_keys_changed', issuer, added, removed, total }, 'JWKS keys changed');
+    },
+    refetchThrottled(issuer: string) {
+      metrics.refetchThrottled(issuer);
+    },
+    keyLookup(issuer: string, found: boolean) {
+      metrics.keyLookup(issuer, found);
+    },
+  };
+}

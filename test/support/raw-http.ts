@@ -1,0 +1,51 @@
+import net from 'node:net';
+
+export interface RawResponse {
+  status: number;
+  /** Lower-case header names; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Sends one HTTP/1.1 request with exactly these header lines (duplicates, odd case and odd paths included, which
+ * fetch and http.request would normalise) and reads the whole answer.
+ */
+export function rawRequest(baseUrl: string, method: string, target: string, headers: Array<[string, string]>): Promise<RawResponse> {
+  const url = new URL(baseUrl);
+  const lines = [`${method} ${target} HTTP/1.1`, `Host: ${url.host}`, ...headers.map(([name, value]) => `${name}: ${value}`), 'Connection: close', '', ''];
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => socket.end(lines.join('\r\n')));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => resolve(parseResponse(Buffer.concat(chunks).toString('latin1'))));
+  });
+}
+
+function parseResponse(text: string): RawResponse {
+  const headerEnd = text.indexOf('\r\n\r\n');
+  const [statusLine = '', ...headerLines] = text.slice(0, headerEnd).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of headerLines) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = headers[name] ? `${headers[name]}, ${value}` : value;
+  }
+  let body = text.slice(headerEnd + 4);
+  if (headers['transfer-encoding'] === 'chunked') body = unchunk(body);
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
+}
+
+function unchunk(text: string): string {
+  let out = '';
+  let rest = text;
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n');
+    const size = Number.parseInt(rest.slice(0, lineEnd), 16);
+    if (!size) return out;
+    out += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    rest = rest.slice(lineEnd + 2 + size + 2);
+  }
+}
