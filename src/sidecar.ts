@@ -72,11 +72,14 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Side
   async function shutdown(): Promise<void> {
     accepting = false;
     const drained = dataPlane.close();
+    // Keep-alive connections go idle as their last response finishes; close each as soon as it does.
+    const reaper = setInterval(() => dataPlane.server.closeIdleConnections(), 50);
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownTimeout, 'timeout').unref());
     if ((await Promise.race([drained, deadline])) === 'timeout') {
       logger.warn({ event: 'shutdown_timeout', timeoutMs: config.shutdownTimeout }, 'in-flight requests did not finish in time; closing');
       dataPlane.server.closeAllConnections();
     }
+    clearInterval(reaper);
     await admin.close();
     for (const issuer of issuers) issuer.keys.stop();
     logger.info({ event: 'stopped' }, 'tokenwatch stopped');

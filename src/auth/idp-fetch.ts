@@ -61,10 +61,14 @@ export async function fetchIdpJson(url: string, options: { timeoutMs: number; ma
     }
     return { body, maxAgeMs: maxAgeOf(response.headers['cache-control']) };
   } catch (error) {
+    // The stream may still emit the abort after we stop reading: nothing is left to handle it.
+    response.body.on('error', ignore);
     response.body.destroy();
     throw error instanceof IdpFetchError ? error : classify(error, signal);
   }
 }
+
+function ignore(): void {}
 
 function maxAgeOf(header: string | string[] | undefined): number | undefined {
   const value = Array.isArray(header) ? header.join(',') : header;

@@ -17,6 +17,8 @@ const httpUrl = z.string().refine((text) => URL.canParse(text) && /^https?:$/.te
   message: 'expected an absolute http(s) URL',
 });
 
+const INSECURE_MESSAGE = 'must be https (http is accepted only on loopback addresses or with allowInsecureHttp: true)';
+
 export const issuerSchema = z.strictObject({
   issuer: httpUrl,
   jwksUri: httpUrl.optional(),
@@ -34,18 +36,26 @@ export const issuerSchema = z.strictObject({
   jwksMaxStale: duration('24h'),
   fetchTimeout: duration('5s'),
   allowInsecureHttp: z.boolean().default(false),
-}).superRefine((issuer, ctx) => {
-  for (const key of ['issuer', 'jwksUri'] as const) {
-    const url = issuer[key];
-    if (url && !issuer.allowInsecureHttp && new URL(url).protocol !== 'https:' && !isLoopbackUrl(url)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [key],
-        message: 'must be https (http is accepted only on loopback addresses or with allowInsecureHttp: true)',
-      });
-    }
-  }
-});
+})
+  .refine((issuer) => secureOrAllowed(issuer.issuer, issuer.allowInsecureHttp), {
+    path: ['issuer'],
+    message: INSECURE_MESSAGE,
+    when: (payload) => parsableUrl((payload.value as { issuer?: unknown } | undefined)?.issuer),
+  })
+  .refine((issuer) => issuer.jwksUri === undefined || secureOrAllowed(issuer.jwksUri, issuer.allowInsecureHttp), {
+    path: ['jwksUri'],
+    message: INSECURE_MESSAGE,
+    when: (payload) => parsableUrl((payload.value as { jwksUri?: unknown } | undefined)?.jwksUri),
+  });
+
+function parsableUrl(value: unknown): boolean {
+  return typeof value === 'string' && URL.canParse(value);
+}
+
+/** https always; http only on loopback or when the operator opted in (the value may be unvalidated here). */
+function secureOrAllowed(url: string, allowInsecureHttp: unknown): boolean {
+  return allowInsecureHttp === true || new URL(url).protocol === 'https:' || isLoopbackUrl(url);
+}
 
 export const routeSchema = z.strictObject({
   path: z

@@ -15,7 +15,7 @@ export function rawRequest(baseUrl: string, method: string, target: string, head
   const url = new URL(baseUrl);
   const lines = [`${method} ${target} HTTP/1.1`, `Host: ${url.host}`, ...headers.map(([name, value]) => `${name}: ${value}`), 'Connection: close', '', ''];
   return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(url.port), url.hostname, () => socket.end(lines.join('\r\n')));
+    const socket = net.connect(Number(url.port), url.hostname, () => socket.write(lines.join('\r\n')));
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);

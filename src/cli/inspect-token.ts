@@ -1,0 +1,100 @@
+import { AuthFailure } from '../auth/errors.js';
+import { IdentityHeaderMapper } from '../auth/identity-headers.js';
+import { TokenCache } from '../auth/token-cache.js';
+import { TrustedIssuer } from '../auth/trusted-issuer.js';
+import { TokenValidator } from '../auth/verify.js';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { configProblemLines } from './check-config.js';
+import { TokenDecodeError, decodeCompactJws, readTokenInput, type DecodedToken } from './decode-token.js';
+import { MARKS, formatChecks, formatIso, formatTable, hasFailure, type Check } from './format.js';
+import { checkToken } from './token-checks.js';
+import { timeRows } from './token-times.js';
+
+export const EXIT_ACCEPTED = 0;
+export const EXIT_REJECTED = 1;
+export const EXIT_UNUSABLE = 2;
+
+/**
+ * `tokenwatch inspect-token TOKEN|- [--config FILE]`: the header and claims of a token (never its signature) and,
+ * with a configuration, every check the sidecar makes with pass or fail and why, then the verdict of the sidecar's
+ * own validator. Exit 0 accepted (or decoded, without a configuration), 1 rejected, 2 unusable token or configuration.
+ */
+export async function runInspectToken(
+  tokenArg: string,
+  options: { config?: string },
+  io: { stdin: NodeJS.ReadableStream; stdout: NodeJS.WritableStream },
+): Promise<number> {
+  const print = (lines: readonly string[]) => io.stdout.write(`${lines.join('\n')}\n`);
+  let token: DecodedToken;
+  try {
+    token = decodeCompactJws(await readTokenInput(tokenArg, io.stdin));
+  } catch (error) {
+    if (!(error instanceof TokenDecodeError)) throw error;
+    print([`${MARKS.fail} cannot decode the token: ${error.message}`]);
+    return EXIT_UNUSABLE;
+  }
+  const nowSeconds = Date.now() / 1000;
+  print(decodedLines(token, nowSeconds));
+  if (options.config === undefined) return EXIT_ACCEPTED;
+
+  let config: Config;
+  try {
+    config = await loadConfigFile(options.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    print(['', ...configProblemLines(options.config, error)]);
+    return EXIT_UNUSABLE;
+  }
+  return validateAgainst(token, config, options.config, print);
+}
+
+function decodedLines(token: DecodedToken, nowSeconds: number): string[] {
+  const times = timeRows(token.claims, nowSeconds);
+  return [
+    'header',
+    JSON.stringify(token.header, null, 2),
+    'claims',
+    JSON.stringify(token.claims, null, 2),
+    `signature: ${token.signatureLength} base64url characters (not shown)`,
+    ...(times.length > 0 ? ['', `times (now ${formatIso(Math.floor(nowSeconds))})`, ...formatTable(times)] : []),
+  ];
+}
+
+async function validateAgainst(token: DecodedToken, config: Config, file: string, print: (lines: readonly string[]) => void): Promise<number> {
+  const issuers = new Map(config.issuers.map((issuerConfig) => [issuerConfig.issuer, new TrustedIssuer(issuerConfig)]));
+  const tokenIssuer = typeof token.claims.iss === 'string' ? issuers.get(token.claims.iss) : undefined;
+  try {
+    const keysLoaded = tokenIssuer ? await tokenIssuer.keys.refresh() : false;
+    const checks = await checkToken({ token, tokenBytesLimit: config.limits.tokenBytes, issuers, keysLoaded, nowSeconds: Date.now() / 1000 });
+    const validator = new TokenValidator(issuers, new TokenCache(0), new IdentityHeaderMapper(config.claimHeaders), config.limits.tokenBytes);
+    const verdict = await validator.validate(token.compact).then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof AuthFailure) return error;
+        throw error;
+      },
+    );
+    print(['', `checks against ${file}`, ...formatChecks(checks), '', ...verdictLines(verdict, checks)]);
+    return verdict === undefined ? EXIT_ACCEPTED : EXIT_REJECTED;
+  } finally {
+    for (const issuer of issuers.values()) issuer.keys.stop();
+  }
+}
+
+function verdictLines(failure: AuthFailure | undefined, checks: readonly Check[]): string[] {
+  const verdict: Check =
+    failure === undefined
+      ? { name: 'verdict', status: 'pass', detail: 'accepted by the validator (the route may still require scopes)' }
+      : {
+          name: 'verdict',
+          status: 'fail',
+          detail: `rejected by the validator: ${failure.reason} (${failure.description}); the sidecar answers HTTP ${failure.status}${failure.bearerError ? ` ${failure.bearerError}` : ''}`,
+        };
+  const lines = formatChecks([verdict]);
+  // The checks above restate the validator's logic for explanation; if they ever disagree, the validator is right.
+  if ((failure === undefined) === hasFailure(checks)) {
+    lines.push(`  note: the checks above disagree with the validator; the verdict is what the sidecar does`);
+  }
+  return lines;
+}

@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, test } from 'vitest';
+import { runCli } from '../support/cli-process.js';
+import { startJwksServer } from '../support/jwks-server.js';
+import { createSigningKey, epoch, signWith } from '../support/tokens.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'tokenwatch-cli-'));
+const execFileAsync = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('connect', () => (socket.destroy(), resolve(true)));
+    socket.on('error', () => resolve(false));
+  });
+}
+
+describe('tokenwatch run', () => {
+  test('a bad config prints every problem with its key path and exits 2 before anything listens', async () => {
+    const port = await freePort();
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, `listen: 127.0.0.1:${port}\nissuers:\n  - issuer: http://idp.example.com\n    audiences: []\n    jwksCacheMaxAge: soon\nroutes:\n  - path: api\n    bogus: true\n`);
+    const cli = runCli(['run', '--config', file]);
+    expect(await cli.exited).toBe(2);
+    const stderr = cli.stderr();
+    for (const path of ['issuers[0].issuer', 'issuers[0].audiences', 'issuers[0].jwksCacheMaxAge', 'routes[0].path', 'routes[0]: unknown key(s): bogus']) {
+      expect(stderr).toContain(path);
+    }
+    expect(await accepts(port)).toBe(false);
+  });
+
+  test('no configuration at all exits 2 and says how to give one', async () => {
+    const cli = runCli(['run'], { TOKENWATCH_CONFIG: '' });
+    expect(await cli.exited).toBe(2);
+    expect(cli.stderr()).toContain('TOKENWATCH_CONFIG');
+  });
+
+  test('SIGTERM drains an in-flight request, then exits 0', async () => {
+    const jwks = await startJwksServer();
+    const port = await freePort();
+    const file = join(dir, 'good.yaml');
+    await writeFile(
+      file,
+      `listen: 127.0.0.1:${port}\nadmin: 127.0.0.1:0\nissuers:\n  - issuer: ${jwks.issuer}\n    audiences: [orders-api]\n    fetchTimeout: 1500ms\n`,
+    );
+    const cli = runCli(['run'], { TOKENWATCH_CONFIG: file });
+    await cli.waitForOutput(/"event":"jwks_keys_changed"/);
+    // An unknown kid makes the request wait for a JWKS refetch that hangs until fetchTimeout.
+    jwks.setMode('hang');
+    const rogue = await createSigningKey('RS256', 'rotated-kid');
+    const token = await signWith(rogue.privateKey, { alg: 'RS256', kid: 'rotated-kid' }, { iss: jwks.issuer, aud: 'orders-api', exp: epoch(60), iat: epoch() });
+    const inFlight = fetch(`http://127.0.0.1:${port}/api`, { headers: { authorization: `Bearer ${token}` } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    cli.child.kill('SIGTERM');
+    const response = await inFlight;
+    expect(response.status).toBe(401);
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).not.toContain(token.split('.')[1]);
+    await jwks.stop();
+  });
+});
+
+describe('tokenwatch dev', () => {
+  const cli = runCli(['dev', '--port', '0', '--admin-port', '0', '--idp-port', '0', '--upstream-port', '0']);
+  afterAll(async () => {
+    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+  });
+
+  test('prints curl commands that show 200, 401 without a token, 401 for a tampered token and 403 for a missing scope', async () => {
+    await cli.waitForOutput(/curl -s .*\/metrics/, 20_000);
+    const commands = cli
+      .stdout()
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.startsWith('curl -i') || /^[A-Z]+=\$\(curl/.test(line));
+    // Run the printed lines exactly as a person would paste them, in one shell; print only status codes.
+    const script = commands.map((line) => (line.startsWith('curl -i') ? `${line.replace('curl -i', 'curl -s -o /dev/null -w "%{http_code}\\n"')}` : line)).join('\n');
+    const { stdout } = await execFileAsync('bash', ['-c', `set -e\n${script}`], { timeout: 20_000 });
+    expect(stdout.trim().split('\n')).toEqual(['200', '401', '401', '403']);
+  });
+
+  test('Ctrl-C stops everything cleanly', async () => {
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
+  });
+});
