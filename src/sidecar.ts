@@ -13,6 +13,7 @@ import { buildAuthzServer } from './server/authz.js';
 import { buildProxyServer } from './server/proxy.js';
 import { AuditLog } from './telemetry/audit-log.js';
 import type { Logger } from './telemetry/logger.js';
+import { startTracing } from './telemetry/tracing.js';
 import { ValidationMetrics } from './telemetry/metrics.js';
 import { fanOutGate, keyStoreObserver } from './telemetry/observers.js';
 import { VERSION } from './version.js';
@@ -33,7 +34,8 @@ export interface Sidecar {
  * Builds and starts tokenwatch from a validated configuration. Listeners open at once; keys load in the
  * background and /readyz reports when every issuer has usable keys, so an unreachable IdP never blocks start-up.
  */
-export async function startSidecar(config: Config, logger: Logger): Promise<Sidecar> {
+export async function startSidecar(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Sidecar> {
+  const tracing = await startTracing(env, logger);
   const tokenCache = new TokenCache(config.tokenCache.maxEntries);
   const metrics = new ValidationMetrics({
     version: VERSION,
@@ -52,8 +54,8 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Side
     config.limits.tokenBytes,
   );
   const answers = new Answers(config.realm);
-  const audit = new AuditLog(logger, { successSampleRate: 1 });
-  const gate = new AccessGate(new RouteTable(config), validator, answers, config.allowQueryToken, fanOutGate([metrics, audit]));
+  const audit = new AuditLog(logger, config.auditLog);
+  const gate = new AccessGate(new RouteTable(config), validator, answers, config.allowQueryToken, fanOutGate([metrics, audit]), tracing?.validation);
 
   let accepting = true;
   const identityHeaders = new IdentityHeaderMapper(config.claimHeaders);
@@ -82,6 +84,7 @@ export async function startSidecar(config: Config, logger: Logger): Promise<Side
     clearInterval(reaper);
     await admin.close();
     for (const issuer of issuers) issuer.keys.stop();
+    await tracing?.shutdown();
     logger.info({ event: 'stopped' }, 'tokenwatch stopped');
   }
 

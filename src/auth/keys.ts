@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isLoopbackUrl, type IssuerConfig } from '../config/schema.js';
 import { IdpFetchError, fetchIdpJson, type IdpFetchResult } from './idp-fetch.js';
 import { importJwks, type VerificationKey } from './jwks.js';
@@ -32,6 +33,7 @@ export interface KeyStoreStatus {
 }
 
 const MAX_DOCUMENT_BYTES = 512 * 1024;
+const tracer = trace.getTracer('tokenwatch');
 const MAX_RETRY_MS = 30_000;
 
 /**
@@ -189,12 +191,18 @@ export class IssuerKeyStore {
   private lastFetchSeconds = 0;
   private failedEndpoint: IdpEndpoint = 'jwks';
 
+  /** Times one IdP request and gives it a span (a no-op unless tracing is on). */
   private async timed<T>(endpoint: IdpEndpoint, fetcher: () => Promise<T>): Promise<T> {
     const started = performance.now();
     this.failedEndpoint = endpoint;
+    const span = tracer.startSpan(`idp.${endpoint}`, { kind: SpanKind.CLIENT, attributes: { 'oauth.issuer': this.issuer } });
     try {
       return await fetcher();
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof IdpFetchError ? error.result : 'error' });
+      throw error;
     } finally {
+      span.end();
       this.lastFetchSeconds = (performance.now() - started) / 1000;
     }
   }

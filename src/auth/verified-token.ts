@@ -11,6 +11,8 @@ export interface VerifiedToken {
   readonly nbf: number | undefined;
   readonly iat: number | undefined;
   readonly clientId: string | undefined;
+  /** Grant type when the token says (Auth0's `gty`, or `grant_type`). */
+  readonly grantType: string | undefined;
   /** Identity headers for the app, computed once at verification: [lower-case name, value]. */
   readonly identityHeaders: ReadonlyArray<readonly [string, string]>;
 }

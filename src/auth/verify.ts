@@ -118,6 +118,7 @@ export class TokenValidator {
       key,
       ...times,
       clientId: stringClaim(claims.client_id) ?? stringClaim(claims.azp),
+      grantType: stringClaim(claims.gty) ?? stringClaim(claims.grant_type),
       identityHeaders: this.identity.headersFor(claims, scopes),
     };
     checkTimes(verified, this.now() / 1000, issuer.clockToleranceSeconds, context);

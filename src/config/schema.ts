@@ -104,6 +104,9 @@ export const configSchema = z
         requestSource: z.enum(['auto', 'x-forwarded', 'x-original', 'request-line']).default('auto'),
       })
       .default({ pathPrefix: '', requestSource: 'auto' }),
+    auditLog: z
+      .strictObject({ successSampleRate: z.number().min(0).max(1).default(1) })
+      .default({ successSampleRate: 1 }),
     shutdownTimeout: duration('15s'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

@@ -4,6 +4,7 @@ import type { Validation, TokenValidator } from '../auth/verify.js';
 import type { VerifiedToken } from '../auth/verified-token.js';
 import { PathRejected, parseRequestTarget } from '../policy/normalize.js';
 import type { RouteRule, RouteTable } from '../policy/routes.js';
+import type { ValidationSpanFacts, ValidationTracing } from '../telemetry/tracing.js';
 import type { Answers, Denial } from './answers.js';
 
 /** The request whose access is decided: in forward-auth mode the original request, as the proxy reported it. */
@@ -13,8 +14,9 @@ export interface GateRequest {
   readonly target: string;
   /** Every Authorization header value of the request. */
   readonly authorization: readonly string[];
-  /** W3C trace id of the request, when it carried one: joins audit events to traces. */
-  readonly traceId?: string | undefined;
+  /** W3C trace context headers of the request, when it carried them. */
+  readonly traceparent?: string | undefined;
+  readonly tracestate?: string | undefined;
 }
 
 export interface GateDecision {
@@ -30,11 +32,14 @@ export interface GateDecision {
   readonly token: VerifiedToken | undefined;
   /** The failure, also when report-only let the request through. */
   readonly failure: AuthFailure | undefined;
+  /** `traceparent` for the upstream request when tracing is on (the validation span as parent). */
+  readonly traceparent: string | undefined;
 }
 
 /** One finished token validation, reported to telemetry (metrics, spans, audit log). */
 export interface ValidationReport {
   readonly request: GateRequest;
+  /** Trace id of the validation span, when tracing is on. */
   readonly traceId: string | undefined;
   readonly route: RouteRule;
   readonly decision: GateDecision;
@@ -60,6 +65,7 @@ export class AccessGate {
     private readonly answers: Answers,
     private readonly allowQueryToken: boolean,
     private readonly observer: GateObserver | undefined,
+    private readonly tracing: ValidationTracing | undefined,
   ) {}
 
   async decide(request: GateRequest): Promise<GateDecision> {
@@ -80,6 +86,7 @@ export class AccessGate {
     }
 
     const started = performance.now();
+    const span = this.tracing?.start(request, performance.timeOrigin + started);
     let validation: Validation | undefined;
     let failure: AuthFailure | undefined;
     try {
@@ -94,12 +101,23 @@ export class AccessGate {
       failure = error;
     }
 
+    const traceparent = span ? this.tracing!.traceparentOf(span) : undefined;
     let decision: GateDecision;
-    if (!failure) decision = allow(path, query, route, validation!.token.identityHeaders, validation!.token, undefined);
-    else if (route.enforcement === 'report-only') decision = allow(path, query, route, NO_HEADERS, undefined, failure);
+    if (!failure) decision = allow(path, query, route, validation!.token.identityHeaders, validation!.token, undefined, traceparent);
+    else if (route.enforcement === 'report-only') decision = allow(path, query, route, NO_HEADERS, undefined, failure, traceparent);
     else decision = deny(this.answers.forFailure(failure), path, query, route, failure);
 
-    this.observer?.validated({ request, traceId: request.traceId, route, decision, validation, failure, seconds: (performance.now() - started) / 1000 });
+    if (span) this.tracing!.end(span, spanFacts(route, validation, failure, decision.allowed));
+    const report: ValidationReport = {
+      request,
+      traceId: span?.spanContext().traceId,
+      route,
+      decision,
+      validation,
+      failure,
+      seconds: (performance.now() - started) / 1000,
+    };
+    this.observer?.validated(report);
     return decision;
   }
 }
@@ -116,8 +134,9 @@ function allow(
   identityHeaders: ReadonlyArray<readonly [string, string]>,
   token: VerifiedToken | undefined,
   failure: AuthFailure | undefined,
+  traceparent: string | undefined = undefined,
 ): GateDecision {
-  return { allowed: true, denial: undefined, path, query, route, identityHeaders, token, failure };
+  return { allowed: true, denial: undefined, path, query, route, identityHeaders, token, failure, traceparent };
 }
 
 function deny(
@@ -127,5 +146,23 @@ function deny(
   route: RouteRule | undefined,
   failure: AuthFailure | undefined,
 ): GateDecision {
-  return { allowed: false, denial, path, query, route, identityHeaders: NO_HEADERS, token: undefined, failure };
+  return { allowed: false, denial, path, query, route, identityHeaders: NO_HEADERS, token: undefined, failure, traceparent: undefined };
+}
+
+function spanFacts(route: RouteRule, validation: Validation | undefined, failure: AuthFailure | undefined, allowed: boolean): ValidationSpanFacts {
+  const token = validation?.token;
+  return {
+    result: failure ? 'failure' : 'success',
+    reason: failure?.reason,
+    description: failure?.description,
+    issuer: token?.issuer ?? failure?.context?.issuer,
+    clientId: token?.clientId,
+    grantType: token?.grantType,
+    scopes: token ? [...token.scopes] : undefined,
+    kid: token?.key.kid ?? failure?.context?.kid,
+    cache: validation?.cache ?? failure?.context?.cache,
+    route: route.pattern,
+    enforcement: route.enforcement,
+    letThrough: failure !== undefined && allowed,
+  };
 }

@@ -10,6 +10,8 @@ const METHOD = /^[A-Z]{1,20}$/;
 /** The headers forward-auth callers use to describe the original request, read once from the raw header list. */
 interface ForwardHeaders {
   authorization: string[];
+  traceparent: string | undefined;
+  tracestate: string | undefined;
   forwardedUri: string[];
   forwardedMethod: string[];
   originalUri: string[];
@@ -27,23 +29,23 @@ export function originalRequest(raw: IncomingMessage, source: RequestSource, pat
   try {
     switch (source) {
       case 'x-forwarded':
-        return fromHeaders(headers.forwardedMethod, headers.forwardedUri, 'X-Forwarded', headers.authorization);
+        return fromHeaders(headers.forwardedMethod, headers.forwardedUri, 'X-Forwarded', headers);
       case 'x-original':
-        return fromHeaders(headers.originalMethod, headers.originalUri, 'X-Original', headers.authorization);
+        return fromHeaders(headers.originalMethod, headers.originalUri, 'X-Original', headers);
       case 'request-line':
-        return fromRequestLine(raw, pathPrefix, headers.authorization);
+        return fromRequestLine(raw, pathPrefix, headers);
       case 'auto': {
         const forwarded = headers.forwardedUri.length > 0 || headers.forwardedMethod.length > 0;
         const original = headers.originalUri.length > 0 || headers.originalMethod.length > 0;
         if (forwarded && original) {
-          const a = fromHeaders(headers.forwardedMethod, headers.forwardedUri, 'X-Forwarded', headers.authorization);
-          const b = fromHeaders(headers.originalMethod, headers.originalUri, 'X-Original', headers.authorization);
+          const a = fromHeaders(headers.forwardedMethod, headers.forwardedUri, 'X-Forwarded', headers);
+          const b = fromHeaders(headers.originalMethod, headers.originalUri, 'X-Original', headers);
           if (a.method !== b.method || a.target !== b.target) throw invalidRequest('X-Forwarded-* and X-Original-* name different requests');
           return a;
         }
-        if (forwarded) return fromHeaders(headers.forwardedMethod, headers.forwardedUri, 'X-Forwarded', headers.authorization);
-        if (original) return fromHeaders(headers.originalMethod, headers.originalUri, 'X-Original', headers.authorization);
-        return fromRequestLine(raw, pathPrefix, headers.authorization);
+        if (forwarded) return fromHeaders(headers.forwardedMethod, headers.forwardedUri, 'X-Forwarded', headers);
+        if (original) return fromHeaders(headers.originalMethod, headers.originalUri, 'X-Original', headers);
+        return fromRequestLine(raw, pathPrefix, headers);
       }
     }
   } catch (error) {
@@ -54,25 +56,27 @@ export function originalRequest(raw: IncomingMessage, source: RequestSource, pat
 
 class PrefixMismatch extends Error {}
 
-function fromHeaders(methods: string[], uris: string[], family: string, authorization: string[]): GateRequest {
+function fromHeaders(methods: string[], uris: string[], family: string, headers: ForwardHeaders): GateRequest {
   if (methods.length !== 1 || uris.length !== 1) throw invalidRequest(`exactly one ${family}-Method and one ${family}-Uri header are required`);
   const method = methods[0]!;
   if (!METHOD.test(method)) throw invalidRequest(`${family}-Method is not an HTTP method`);
-  return { method, target: uris[0]!, authorization };
+  return { method, target: uris[0]!, authorization: headers.authorization, traceparent: headers.traceparent, tracestate: headers.tracestate };
 }
 
-function fromRequestLine(raw: IncomingMessage, pathPrefix: string, authorization: string[]): GateRequest {
+function fromRequestLine(raw: IncomingMessage, pathPrefix: string, headers: ForwardHeaders): GateRequest {
+  const method = raw.method ?? 'GET';
   const url = raw.url ?? '/';
-  if (pathPrefix === '') return { method: raw.method ?? 'GET', target: url, authorization };
+  const { authorization, traceparent, tracestate } = headers;
+  if (pathPrefix === '') return { method, target: url, authorization, traceparent, tracestate };
   if (!url.startsWith(pathPrefix)) throw new PrefixMismatch(`the check path must start with ${pathPrefix}`);
   const rest = url.slice(pathPrefix.length);
-  if (rest === '' || rest.startsWith('?')) return { method: raw.method ?? 'GET', target: `/${rest}`, authorization };
+  if (rest === '' || rest.startsWith('?')) return { method, target: `/${rest}`, authorization, traceparent, tracestate };
   if (!rest.startsWith('/')) throw new PrefixMismatch(`the check path must start with ${pathPrefix}/`);
-  return { method: raw.method ?? 'GET', target: rest, authorization };
+  return { method, target: rest, authorization, traceparent, tracestate };
 }
 
 function scanHeaders(rawHeaders: string[]): ForwardHeaders {
-  const found: ForwardHeaders = { authorization: [], forwardedUri: [], forwardedMethod: [], originalUri: [], originalMethod: [] };
+  const found: ForwardHeaders = { authorization: [], traceparent: undefined, tracestate: undefined, forwardedUri: [], forwardedMethod: [], originalUri: [], originalMethod: [] };
   for (let index = 0; index < rawHeaders.length; index += 2) {
     const name = rawHeaders[index]!;
     const value = rawHeaders[index + 1]!;
@@ -93,6 +97,12 @@ function scanHeaders(rawHeaders: string[]): ForwardHeaders {
       case 17:
         if (name.toLowerCase() === 'x-original-method') found.originalMethod.push(value);
         break;
+      case 11:
+        if (name.toLowerCase() === 'traceparent') found.traceparent = value;
+        break;
+      case 10:
+        if (name.toLowerCase() === 'tracestate') found.tracestate = value;
+        break;
     }
   }
   return found;
@@ -101,4 +111,10 @@ function scanHeaders(rawHeaders: string[]): ForwardHeaders {
 /** Every Authorization header value of a request (Node keeps only one in `headers`). */
 export function authorizationHeaders(rawHeaders: string[]): string[] {
   return scanHeaders(rawHeaders).authorization;
+}
+
+/** Authorization values and W3C trace context of a request, read in one pass over its raw headers. */
+export function credentialAndTraceHeaders(rawHeaders: string[]): Pick<GateRequest, 'authorization' | 'traceparent' | 'tracestate'> {
+  const { authorization, traceparent, tracestate } = scanHeaders(rawHeaders);
+  return { authorization, traceparent, tracestate };
 }

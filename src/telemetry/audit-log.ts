@@ -1,5 +1,6 @@
 import type { GateObserver, ValidationReport } from '../server/access-gate.js';
 import type { Logger } from './logger.js';
+import { traceIdOf } from './tracing.js';
 
 export interface AuditLogOptions {
   /** Share of successful validations logged, 0 to 1; failures are always logged. */
@@ -21,13 +22,11 @@ export class AuditLog implements GateObserver {
     const failure = report.failure;
     if (!failure && !(this.options.successSampleRate >= 1 || this.random() < this.options.successSampleRate)) return;
     const token = report.validation?.token;
-    const claims = token?.claims;
-    const grantType = claims?.gty ?? claims?.grant_type;
     this.logger[failure ? 'warn' : 'info']({
       event: 'token_validated',
-      trace_id: report.traceId,
+      trace_id: report.traceId ?? traceIdOf(report.request.traceparent),
       client_id: token?.clientId,
-      grant_type: typeof grantType === 'string' ? grantType : undefined,
+      grant_type: token?.grantType,
       scopes: token ? [...token.scopes] : undefined,
       validation_result: failure ? 'failure' : 'success',
       failure_reason: failure?.reason,

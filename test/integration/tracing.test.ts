@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startTracing } from '../../src/telemetry/tracing.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { eventually } from '../support/eventually.js';
+import { useJwksServer } from '../support/jwks-server.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
+import { bearer, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
+import { withClaims } from '../support/tokens.js';
+
+const jwks = useJwksServer();
+let receiver: OtlpReceiver;
+let sidecar: TestSidecar;
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
+  process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
+  process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
+  process.env.OTEL_SERVICE_NAME = 'tokenwatch-test';
+  sidecar = await startTestSidecar({
+    issuers: [{ issuer: jwks().issuer, audiences: ['orders-api'] }],
+    routes: [
+      { path: '/api/rollout/**', enforcement: 'report-only' },
+      { path: '/api/orders/**', scopes: ['read:orders'] },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await sidecar?.shutdown();
+  await receiver?.stop();
+});
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_SPAN = '00f067aa0ba902b7';
+const traceparent = (traceId = TRACE_ID) => `00-${traceId}-${PARENT_SPAN}-01`;
+
+function spansOfTrace(traceId: string) {
+  return receiver.spans.filter((span) => span.traceId === traceId && span.name === 'token.validate');
+}
+
+describe('OpenTelemetry spans', () => {
+  test('a validation continues the incoming traceparent with one token.validate span carrying the oauth attributes', async () => {
+    const token = await jwks().sign({ aud: 'orders-api', sub: 'u1', client_id: 'orders-service', scope: 'read:orders', gty: 'client-credentials' });
+    const response = await sidecar.request('/api/orders/1', { headers: { ...bearer(token).headers, traceparent: traceparent() } as Record<string, string> });
+    expect(response.status).toBe(200);
+    const [span] = await eventually(() => spansOfTrace(TRACE_ID).length === 1 && spansOfTrace(TRACE_ID));
+    expect(span!.parentSpanId).toBe(PARENT_SPAN);
+    expect(span!.status.code ?? 0).not.toBe(2);
+    expect(span!.attributes).toMatchObject({
+      'oauth.client_id': 'orders-service',
+      'oauth.grant_type': 'client-credentials',
+      'oauth.scopes': ['read:orders'],
+      'oauth.issuer': jwks().issuer,
+      'oauth.validation.result': 'success',
+      'tokenwatch.cache': 'miss',
+      'jwt.kid': jwks().currentKid(),
+    });
+    const audit = sidecar.logs.findLast((line) => line.event === 'token_validated');
+    expect(audit?.trace_id).toBe(TRACE_ID);
+  });
+
+  test('a failure has error status and the failure reason; a cache hit says hit', async () => {
+    const token = await jwks().sign({ aud: 'orders-api', sub: 'u2', scope: 'read:orders' });
+    const failing = withClaims(token, { sub: 'admin' });
+    const traceA = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+    const traceB = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+    await sidecar.request('/api/orders/1', { headers: { authorization: `Bearer ${failing}`, traceparent: traceparent(traceA) } });
+    await sidecar.request('/api/orders/1', bearer(token));
+    await sidecar.request('/api/orders/1', { headers: { authorization: `Bearer ${token}`, traceparent: traceparent(traceB) } });
+    const [failure] = await eventually(() => spansOfTrace(traceA).length === 1 && spansOfTrace(traceA));
+    expect(failure!.status.code).toBe(2);
+    expect(failure!.attributes).toMatchObject({ 'oauth.validation.result': 'failure', 'oauth.failure.reason': 'invalid_signature', 'tokenwatch.let_through': false });
+    const [hit] = await eventually(() => spansOfTrace(traceB).length === 1 && spansOfTrace(traceB));
+    expect(hit!.attributes['tokenwatch.cache']).toBe('hit');
+  });
+
+  test('in report-only the failure is recorded the same way and the span says the request was let through', async () => {
+    const traceC = 'cccccccccccccccccccccccccccccccc';
+    const response = await sidecar.request('/api/rollout/1', { headers: { authorization: 'Bearer abc.def.ghi', traceparent: traceparent(traceC) } });
+    expect(response.status).toBe(200);
+    const [span] = await eventually(() => spansOfTrace(traceC).length === 1 && spansOfTrace(traceC));
+    expect(span!.status.code).toBe(2);
+    expect(span!.attributes).toMatchObject({ 'oauth.failure.reason': 'malformed', 'tokenwatch.let_through': true, 'tokenwatch.enforcement': 'report-only' });
+  });
+
+  test('discovery and JWKS fetches get their own spans', async () => {
+    await eventually(() => receiver.spans.some((span) => span.name === 'idp.jwks') && receiver.spans.some((span) => span.name === 'idp.discovery'));
+    const jwksSpan = receiver.spans.find((span) => span.name === 'idp.jwks')!;
+    expect(jwksSpan.attributes['oauth.issuer']).toBe(jwks().issuer);
+  });
+
+  test('no token, signature or secret reaches a span', () => {
+    const exported = JSON.stringify(receiver.spans);
+    expect(exported).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
+  });
+});
+
+describe('tracing switches', () => {
+  const logger = createLogger('silent');
+  test('OTEL_SDK_DISABLED=true starts nothing', async () => {
+    expect(await startTracing({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' }, logger)).toBeUndefined();
+  });
+  test('no OTLP endpoint starts nothing', async () => {
+    expect(await startTracing({}, logger)).toBeUndefined();
+  });
+});

@@ -1,0 +1,79 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedSpan {
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  status: { code?: number; message?: string };
+  attributes: Record<string, unknown>;
+}
+
+export interface OtlpReceiver {
+  endpoint: string;
+  spans: ReceivedSpan[];
+  requests: number;
+  stop(): Promise<void>;
+}
+
+interface OtlpValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: number | string;
+  doubleValue?: number;
+  arrayValue?: { values?: OtlpValue[] };
+}
+
+/** A real OTLP/HTTP receiver on loopback: decodes what the exporter POSTs to /v1/traces (OTLP JSON encoding). */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const receiver: OtlpReceiver = { endpoint: '', spans: [], requests: 0, stop: async () => {} };
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      receiver.requests += 1;
+      if (request.url === '/v1/traces' && request.headers['content-type']?.includes('json')) {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }>;
+        };
+        for (const resource of body.resourceSpans ?? []) {
+          for (const scope of resource.scopeSpans ?? []) {
+            for (const span of scope.spans ?? []) receiver.spans.push(decodeSpan(span));
+          }
+        }
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receiver.stop = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return receiver;
+}
+
+function decodeSpan(span: Record<string, unknown>): ReceivedSpan {
+  const attributes: Record<string, unknown> = {};
+  for (const attribute of (span.attributes as Array<{ key: string; value: OtlpValue }>) ?? []) attributes[attribute.key] = decodeValue(attribute.value);
+  return {
+    name: span.name as string,
+    traceId: span.traceId as string,
+    spanId: span.spanId as string,
+    parentSpanId: (span.parentSpanId as string | undefined) || undefined,
+    status: (span.status as ReceivedSpan['status']) ?? {},
+    attributes,
+  };
+}
+
+function decodeValue(value: OtlpValue): unknown {
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.boolValue !== undefined) return value.boolValue;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.doubleValue !== undefined) return value.doubleValue;
+  if (value.arrayValue) return (value.arrayValue.values ?? []).map(decodeValue);
+  return undefined;
+}
