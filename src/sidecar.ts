@@ -62,7 +62,13 @@ export async function startSidecar(config: Config, logger: Logger, env: NodeJS.P
   const dataPlane: FastifyInstance =
     config.mode === 'proxy'
       ? buildProxyServer({ config, gate, answers, identityHeaderNames: identityHeaders.headerNames, logger })
-      : buildAuthzServer({ config, gate, answers });
+      : buildAuthzServer({ config, gate, answers, identityHeaderNames: identityHeaders.headerNames });
+  if (config.mode === 'authz' && config.authz.requestSource === 'auto') {
+    logger.warn(
+      { event: 'config_advice', key: 'authz.requestSource' },
+      'authz.requestSource is auto: set x-forwarded (Traefik), x-original (NGINX) or request-line (Envoy, Istio) so clients cannot choose which headers are checked',
+    );
+  }
   const admin = buildAdminServer({ keyStores: issuers.map((issuer) => issuer.keys), registry: metrics.registry, accepting: () => accepting });
 
   for (const issuer of issuers) void issuer.keys.start();

@@ -114,6 +114,9 @@ export const configSchema = z
     if (config.mode === 'proxy' && !config.upstream) {
       ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'required in proxy mode (the app, e.g. http://127.0.0.1:3000)' });
     }
+    if (config.authz.pathPrefix !== '' && (config.authz.requestSource === 'x-forwarded' || config.authz.requestSource === 'x-original')) {
+      ctx.addIssue({ code: 'custom', path: ['authz', 'pathPrefix'], message: `is used only with requestSource request-line or auto, not ${config.authz.requestSource}` });
+    }
     config.issuers.forEach((issuer, index) => {
       const seen = config.issuers.findIndex((other) => other.issuer === issuer.issuer);
       if (seen !== index) {

@@ -2,7 +2,7 @@ import type { AuthFailure } from '../auth/errors.js';
 
 /** A denial ready to send: status, headers and a small JSON body carrying the stable reason code. */
 export interface Denial {
-  readonly status: 400 | 401 | 403 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 503;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
@@ -48,6 +48,13 @@ export class Answers {
     });
     return { status: failure.status, headers, body };
   }
+
+  /** A forward-auth check outside `authz.pathPrefix`: not a check at all. */
+  readonly notACheck: Denial = {
+    status: 404,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify({ error: 'not_found', error_description: 'forward-auth checks are served under authz.pathPrefix' }),
+  };
 
   /** A request whose path cannot be matched safely. */
   badPath(description: string): Denial {

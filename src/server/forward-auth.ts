@@ -22,7 +22,8 @@ interface ForwardHeaders {
  * Reconstructs the original request of a forward-auth check: Traefik sends X-Forwarded-Method/-Uri, NGINX
  * (by convention) X-Original-Method/-URI, Envoy the original path after `authz.pathPrefix` on the request line.
  * With `auto`, a request that carries both header families with different values is refused: a client could
- * otherwise pick the path that is checked by adding the family its proxy does not overwrite.
+ * otherwise pick the path that is checked by adding the family its proxy does not overwrite; and with a path prefix
+ * (Envoy) the headers are not read at all. Deployments should still name their source explicitly.
  */
 export function originalRequest(raw: IncomingMessage, source: RequestSource, pathPrefix: string): GateRequest | { error: string; status: 400 | 404 } {
   const headers = scanHeaders(raw.rawHeaders);
@@ -35,6 +36,8 @@ export function originalRequest(raw: IncomingMessage, source: RequestSource, pat
       case 'request-line':
         return fromRequestLine(raw, pathPrefix, headers);
       case 'auto': {
+        // A path prefix is Envoy's (ext_authz path_prefix): the request line is then the only source.
+        if (pathPrefix !== '') return fromRequestLine(raw, pathPrefix, headers);
         const forwarded = headers.forwardedUri.length > 0 || headers.forwardedMethod.length > 0;
         const original = headers.originalUri.length > 0 || headers.originalMethod.length > 0;
         if (forwarded && original) {

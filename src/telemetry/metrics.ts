@@ -13,6 +13,8 @@ const IDP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LIFETIME_BUCKETS = [60, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400];
 const AGE_BUCKETS = [-60, -5, 0, 5, 30, 60, 300, 900, 1800, 3600, 14_400, 86_400];
 
+const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export interface MetricsOptions {
   version: string;
   issuers: readonly string[];
@@ -151,6 +153,9 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver {
       registers: [this.registry],
     }).set({ version: options.version }, 1);
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges with a counter's `_total` suffix, which promtool (rightly) flags; the per-type
+    // series (nodejs_active_handles{type}, ...) carry the same information under valid names.
+    for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     // Every series exists from the start so rate() and absent() work before the first event.
     for (const issuer of [...options.issuers, UNKNOWN_ISSUER]) {
       for (const result of ['success', 'failure']) this.validationTotal.labels(result, issuer);

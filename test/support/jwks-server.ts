@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
 import { close, listen, useStarted } from './lifecycle.js';
+import { recordIssuedToken } from './secret-audit.js';
 import { createSigningKey, epoch, type Claims, type Header, type SigningKey } from './tokens.js';
 
 /**
@@ -152,9 +153,11 @@ export async function startJwksServer(options: { alg?: string } = {}): Promise<J
     async sign(claims = {}, { kid = currentKid, header } = {}) {
       const key = keys.get(kid);
       if (!key) throw new Error(`no key ${kid} on this JWKS server`);
-      return new SignJWT({ iss: issuer, iat: epoch(), exp: epoch(300), ...claims })
+      const token = await new SignJWT({ iss: issuer, iat: epoch(), exp: epoch(300), ...claims })
         .setProtectedHeader({ alg: key.alg, kid: key.kid, ...header })
         .sign(key.privateKey);
+      recordIssuedToken(token);
+      return token;
     },
     currentKid: () => currentKid,
     addKey,

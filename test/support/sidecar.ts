@@ -4,6 +4,7 @@ import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { recordSidecarOutput } from './secret-audit.js';
 
 /** Every line any test sidecar logged: the secrets test greps it for tokens. */
 export const capturedLogLines: string[] = [];
@@ -25,6 +26,7 @@ export async function startTestSidecar(raw: Record<string, unknown>): Promise<Te
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line) continue;
         capturedLogLines.push(line);
+        recordSidecarOutput(line);
         logs.push(JSON.parse(line) as Record<string, unknown>);
       }
       done();

@@ -1,4 +1,5 @@
 import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { recordIssuedToken } from './secret-audit.js';
 import { CompactSign, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 
 /**
@@ -34,12 +35,12 @@ export function b64url(value: unknown): string {
 /** header.payload.signature from parts given as-is: objects are JSON-encoded, strings taken as already encoded. */
 export function compact(header: Header | string, payload: Claims | string, signature = ''): string {
   const encode = (part: Header | string): string => (typeof part === 'string' ? part : b64url(part));
-  return `${encode(header)}.${encode(payload)}.${signature}`;
+  return audited(`${encode(header)}.${encode(payload)}.${signature}`);
 }
 
 /** Signs exactly this header (it must carry `alg`) and payload: no claims are added. */
 export function signWith(key: CryptoKey | Uint8Array, header: Header & { alg: string }, payload: Claims): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader(header).sign(key);
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader(header).sign(key).then(audited);
 }
 
 /** An unsecured JWT (alg none, empty signature). */
@@ -68,7 +69,13 @@ export function withHeader(token: string, changes: Header): string {
 export function hmacWithPublicKey(publicJwk: JWK, payload: Claims, header: Header = {}): string {
   const pem = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
   const signingInput = `${b64url({ alg: 'HS256', typ: 'JWT', kid: publicJwk.kid, ...header })}.${b64url(payload)}`;
-  return `${signingInput}.${createHmac('sha256', pem).update(signingInput).digest('base64url')}`;
+  return audited(`${signingInput}.${createHmac('sha256', pem).update(signingInput).digest('base64url')}`);
+}
+
+/** Every hostile token is recorded too: tokenwatch must not log an invalid token any more than a valid one. */
+function audited(token: string): string {
+  recordIssuedToken(token);
+  return token;
 }
 
 /** Seconds since the epoch, the unit of exp/iat/nbf. */
