@@ -1,21 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { IdentityHeaderMapper } from './auth/identity-headers.js';
 import { TokenCache } from './auth/token-cache.js';
-import { TrustedIssuer } from './auth/trusted-issuer.js';
-import { TokenValidator } from './auth/verify.js';
+import type { TrustedIssuer } from './auth/trusted-issuer.js';
 import type { Config } from './config/schema.js';
 import type { ListenAddress } from './config/types.js';
-import { RouteTable } from './policy/routes.js';
-import { AccessGate } from './server/access-gate.js';
+import { buildDataPlane } from './data-plane.js';
+import { startIdpEventFollowers, type IdpEventFollowers } from './idp-events/index.js';
 import { buildAdminServer } from './server/admin.js';
-import { Answers } from './server/answers.js';
-import { buildAuthzServer } from './server/authz.js';
-import { buildProxyServer } from './server/proxy.js';
-import { AuditLog } from './telemetry/audit-log.js';
 import type { Logger } from './telemetry/logger.js';
-import { startTracing } from './telemetry/tracing.js';
 import { ValidationMetrics } from './telemetry/metrics.js';
-import { fanOutGate, keyStoreObserver } from './telemetry/observers.js';
+import { startTracing } from './telemetry/tracing.js';
 import { VERSION } from './version.js';
 
 export interface Sidecar {
@@ -23,16 +16,19 @@ export interface Sidecar {
   readonly metrics: ValidationMetrics;
   readonly issuers: readonly TrustedIssuer[];
   readonly tokenCache: TokenCache;
-  /** Base URL of the data-plane listener, e.g. http://127.0.0.1:8080. */
+  /** Base URL of the data-plane listener, e.g. http://127.0.0.1:8080; empty in `mode: events`. */
   readonly dataPlaneUrl: string;
   readonly adminUrl: string;
+  /** The IdP event followers, when `idpEvents` is configured. */
+  readonly idpEvents: IdpEventFollowers | undefined;
   /** Stops accepting, drains in-flight requests within `shutdownTimeout`, stops background work. */
   shutdown(): Promise<void>;
 }
 
 /**
- * Builds and starts tokenwatch from a validated configuration. Listeners open at once; keys load in the
- * background and /readyz reports when every issuer has usable keys, so an unreachable IdP never blocks start-up.
+ * Starts tokenwatch from a validated configuration: the data plane (forward-auth or proxy, absent in `mode: events`),
+ * the admin listener and the IdP event followers. Listeners open at once; keys load in the background and /readyz
+ * reports when every issuer has usable keys, so an unreachable IdP never blocks start-up.
  */
 export async function startSidecar(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Sidecar> {
   const tracing = await startTracing(env, logger);
@@ -43,57 +39,31 @@ export async function startSidecar(config: Config, logger: Logger, env: NodeJS.P
     routeScopes: [...new Set(config.routes.flatMap((route) => route.scopes))],
     tokenCacheEntries: () => tokenCache.size,
   });
-  const keyObserver = keyStoreObserver(metrics, logger);
-  const issuers = config.issuers.map((issuerConfig) => new TrustedIssuer(issuerConfig, keyObserver));
-  metrics.watchKeyStores(issuers.map((issuer) => issuer.keys));
-
-  const validator = new TokenValidator(
-    new Map(issuers.map((issuer) => [issuer.issuer, issuer])),
-    tokenCache,
-    new IdentityHeaderMapper(config.claimHeaders),
-    config.limits.tokenBytes,
-  );
-  const answers = new Answers(config.realm);
-  const audit = new AuditLog(logger, config.auditLog);
-  const gate = new AccessGate(new RouteTable(config), validator, answers, config.allowQueryToken, fanOutGate([metrics, audit]), tracing?.validation);
+  const dataPlane = config.mode === 'events' ? undefined : buildDataPlane(config, { logger, metrics, tokenCache, tracing });
+  const issuers = dataPlane?.issuers ?? [];
+  const idpEvents =
+    config.idpEvents.length > 0
+      ? startIdpEventFollowers(config.idpEvents, { registry: metrics.registry, logger, clientIdTopN: config.metrics.clientIdTopN })
+      : undefined;
 
   let accepting = true;
-  const identityHeaders = new IdentityHeaderMapper(config.claimHeaders);
-  const dataPlane: FastifyInstance =
-    config.mode === 'proxy'
-      ? buildProxyServer({ config, gate, answers, identityHeaderNames: identityHeaders.headerNames, logger })
-      : buildAuthzServer({ config, gate, answers, identityHeaderNames: identityHeaders.headerNames });
-  if (config.mode === 'authz' && config.authz.requestSource === 'auto') {
-    logger.warn(
-      { event: 'config_advice', key: 'authz.requestSource' },
-      'authz.requestSource is auto: set x-forwarded (Traefik), x-original (NGINX) or request-line (Envoy, Istio) so clients cannot choose which headers are checked',
-    );
-  }
   const admin = buildAdminServer({ keyStores: issuers.map((issuer) => issuer.keys), registry: metrics.registry, accepting: () => accepting });
-
   for (const issuer of issuers) void issuer.keys.start();
   const adminUrl = await listen(admin, config.admin);
-  const dataPlaneUrl = await listen(dataPlane, config.listen);
-  logger.info({ event: 'started', mode: config.mode, listen: dataPlaneUrl, admin: adminUrl, version: VERSION }, 'tokenwatch started');
+  const dataPlaneUrl = dataPlane ? await listen(dataPlane.server, config.listen) : '';
+  logger.info({ event: 'started', mode: config.mode, listen: dataPlaneUrl || undefined, admin: adminUrl, version: VERSION }, 'tokenwatch started');
 
-  let closing: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     accepting = false;
-    const drained = dataPlane.close();
-    // Keep-alive connections go idle as their last response finishes; close each as soon as it does.
-    const reaper = setInterval(() => dataPlane.server.closeIdleConnections(), 50);
-    const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownTimeout, 'timeout').unref());
-    if ((await Promise.race([drained, deadline])) === 'timeout') {
-      logger.warn({ event: 'shutdown_timeout', timeoutMs: config.shutdownTimeout }, 'in-flight requests did not finish in time; closing');
-      dataPlane.server.closeAllConnections();
-    }
-    clearInterval(reaper);
+    if (dataPlane) await drain(dataPlane.server, config.shutdownTimeout, logger);
     await admin.close();
+    await idpEvents?.stop();
     for (const issuer of issuers) issuer.keys.stop();
     await tracing?.shutdown();
     logger.info({ event: 'stopped' }, 'tokenwatch stopped');
   }
 
+  let closing: Promise<void> | undefined;
   return {
     config,
     metrics,
@@ -101,8 +71,22 @@ export async function startSidecar(config: Config, logger: Logger, env: NodeJS.P
     tokenCache,
     dataPlaneUrl,
     adminUrl,
+    idpEvents,
     shutdown: () => (closing ??= shutdown()),
   };
+}
+
+/** Stops accepting and lets in-flight requests finish within the bound; then closes what is left. */
+async function drain(server: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+  const drained = server.close();
+  // Keep-alive connections go idle as their last response finishes; close each as soon as it does.
+  const reaper = setInterval(() => server.server.closeIdleConnections(), 50);
+  const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, timeoutMs, 'timeout').unref());
+  if ((await Promise.race([drained, deadline])) === 'timeout') {
+    logger.warn({ event: 'shutdown_timeout', timeoutMs }, 'in-flight requests did not finish in time; closing');
+    server.server.closeAllConnections();
+  }
+  clearInterval(reaper);
 }
 
 async function listen(app: FastifyInstance, address: ListenAddress): Promise<string> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS } from '../auth/algorithms.js';
+import { idpEventSourcesSchema } from '../idp-events/config.js';
 import { duration, listenAddress } from './types.js';
 
 /**
@@ -75,11 +76,11 @@ export const routeSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    mode: z.enum(['authz', 'proxy']).default('authz'),
+    mode: z.enum(['authz', 'proxy', 'events']).default('authz'),
     listen: listenAddress('0.0.0.0:8080'),
     admin: listenAddress('0.0.0.0:9464'),
     realm: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/, 'printable ASCII without quotes or backslashes').default('tokenwatch'),
-    issuers: z.array(issuerSchema).min(1, 'at least one issuer is required'),
+    issuers: z.array(issuerSchema).default([]),
     routes: z.array(routeSchema).default([]),
     defaultRoute: z.enum(['authenticate', 'deny']).default('authenticate'),
     claimHeaders: z
@@ -104,6 +105,8 @@ export const configSchema = z
         requestSource: z.enum(['auto', 'x-forwarded', 'x-original', 'request-line']).default('auto'),
       })
       .default({ pathPrefix: '', requestSource: 'auto' }),
+    idpEvents: idpEventSourcesSchema.default([]),
+    metrics: z.strictObject({ clientIdTopN: z.number().int().min(1).max(1000).default(50) }).default({ clientIdTopN: 50 }),
     auditLog: z
       .strictObject({ successSampleRate: z.number().min(0).max(1).default(1) })
       .default({ successSampleRate: 1 }),
@@ -111,6 +114,12 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((config, ctx) => {
+    if (config.mode !== 'events' && config.issuers.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['issuers'], message: `at least one issuer is required in ${config.mode} mode` });
+    }
+    if (config.mode === 'events' && config.idpEvents.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['idpEvents'], message: 'at least one event log is required in events mode' });
+    }
     if (config.mode === 'proxy' && !config.upstream) {
       ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'required in proxy mode (the app, e.g. http://127.0.0.1:3000)' });
     }

@@ -1,4 +1,9 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
+import { oidcProviderEventLine } from '../idp-events/index.js';
 import { startSidecar } from '../sidecar.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startDemoUpstream } from './demo-upstream.js';
@@ -36,7 +41,18 @@ export const DEV_ROUTES = [
  */
 export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
   const host = options.host ?? '127.0.0.1';
-  const idp = await startEmbeddedIdp({ host, port: options.idpPort });
+  // The IdP's events go to a JSON-lines file that tokenwatch follows, so /metrics shows issuance end to end.
+  const eventsDir = await mkdtemp(join(tmpdir(), 'tokenwatch-dev-'));
+  const eventsFile = join(eventsDir, 'idp-events.jsonl');
+  const events = createWriteStream(eventsFile, { flags: 'a' });
+  const idp = await startEmbeddedIdp({
+    host,
+    port: options.idpPort,
+    onEvent: (name, ctx, error) => {
+      const line = oidcProviderEventLine(name, ctx, error);
+      if (line) events.write(`${line}\n`);
+    },
+  });
   const upstream = await startDemoUpstream({ host, port: options.upstreamPort });
   const config = validateConfig(
     {
@@ -46,6 +62,7 @@ export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
       logLevel: options.logLevel ?? 'warn',
       issuers: [{ issuer: idp.issuer, audiences: ['orders-api'], requireTyp: 'at+jwt', jwksCacheMaxAge: '5m' }],
       routes: DEV_ROUTES,
+      idpEvents: [{ path: eventsFile, format: 'oidc-provider', issuer: idp.issuer, fromBeginning: true }],
     },
     'tokenwatch dev',
   );
@@ -62,6 +79,8 @@ export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
     async stop() {
       await sidecar.shutdown();
       await Promise.all([upstream.stop(), idp.stop()]);
+      await new Promise((resolve) => events.end(resolve));
+      await rm(eventsDir, { recursive: true, force: true });
     },
   };
 }
@@ -112,6 +131,6 @@ Copy and paste:
 
   # readiness (keys loaded per issuer) and metrics
   curl -s ${facts.admin}/readyz
-  curl -s ${facts.admin}/metrics | grep ^token_validation
+  curl -s ${facts.admin}/metrics | grep -E '^(token_validation_total|token_issuance_total)'
 `;
 }

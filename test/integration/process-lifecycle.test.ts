@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import { runCli } from '../support/cli-process.js';
+import { eventually } from '../support/eventually.js';
+import { sampleValue } from '../support/sidecar.js';
 import { startJwksServer } from '../support/jwks-server.js';
 import { createSigningKey, epoch, signWith } from '../support/tokens.js';
 
@@ -90,6 +92,16 @@ describe('tokenwatch dev', () => {
     const script = commands.map((line) => (line.startsWith('curl -i') ? `${line.replace('curl -i', 'curl -s -o /dev/null -w "%{http_code}\\n"')}` : line)).join('\n');
     const { stdout } = await execFileAsync('bash', ['-c', `set -e\n${script}`], { timeout: 20_000 });
     expect(stdout.trim().split('\n')).toEqual(['200', '401', '401', '403']);
+  });
+
+  test('the IdP events reach /metrics: token issuance is counted end to end', async () => {
+    const [, admin] = cli.stdout().match(/curl -s (\S+)\/metrics/)!;
+    await eventually(async () => {
+      const text = await (await fetch(`${admin}/metrics`)).text();
+      expect(sampleValue(text, 'token_issuance_total', { grant_type: 'client_credentials', client_id: 'orders-service' })).toBe(1);
+      expect(sampleValue(text, 'token_issuance_total', { grant_type: 'client_credentials', client_id: 'reporting-service' })).toBe(1);
+      expect(sampleValue(text, 'token_validation_total', { result: 'success' })).toBe(1);
+    });
   });
 
   test('Ctrl-C stops everything cleanly', async () => {

@@ -79,7 +79,7 @@ describe('configuration', () => {
     expect(problems(`${minimal}bogus: 1\n`)).toEqual(['(root): unknown key(s): bogus']);
     expect(problems(`${minimal}  - issuer: https://idp.example.com/realms/prod\n    audiences: [x]\n`)).toEqual(['issuers[1].issuer: duplicates issuers[0]']);
     expect(problems('issuers: [\n')[0]).toMatch(/^\(yaml\): /);
-    expect(problems('')).toEqual(['issuers: Invalid input: expected array, received undefined']);
+    expect(problems('')).toEqual(['issuers: at least one issuer is required in authz mode']);
   });
 
   test('proxy mode needs an upstream', () => {

@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { IdentityHeaderMapper } from './auth/identity-headers.js';
+import { TokenCache } from './auth/token-cache.js';
+import { TrustedIssuer } from './auth/trusted-issuer.js';
+import { TokenValidator } from './auth/verify.js';
+import type { Config } from './config/schema.js';
+import { RouteTable } from './policy/routes.js';
+import { AccessGate } from './server/access-gate.js';
+import { Answers } from './server/answers.js';
+import { buildAuthzServer } from './server/authz.js';
+import { buildProxyServer } from './server/proxy.js';
+import { AuditLog } from './telemetry/audit-log.js';
+import type { Logger } from './telemetry/logger.js';
+import type { ValidationMetrics } from './telemetry/metrics.js';
+import { fanOutGate, keyStoreObserver } from './telemetry/observers.js';
+import type { Tracing } from './telemetry/tracing.js';
+
+export interface DataPlane {
+  readonly issuers: readonly TrustedIssuer[];
+  readonly tokenCache: TokenCache;
+  readonly server: FastifyInstance;
+}
+
+/**
+ * The validation path wired together (Envoy's jwt_authn filter shape): issuers and their key stores, the verifier
+ * with its cache, the route table, the access gate, and the server of the configured mode.
+ */
+export function buildDataPlane(
+  config: Config,
+  deps: { logger: Logger; metrics: ValidationMetrics; tokenCache: TokenCache; tracing: Tracing | undefined },
+): DataPlane {
+  const { logger, metrics, tokenCache } = deps;
+  const issuers = config.issuers.map((issuerConfig) => new TrustedIssuer(issuerConfig, keyStoreObserver(metrics, logger)));
+  metrics.watchKeyStores(issuers.map((issuer) => issuer.keys));
+  const identity = new IdentityHeaderMapper(config.claimHeaders);
+  const validator = new TokenValidator(new Map(issuers.map((issuer) => [issuer.issuer, issuer])), tokenCache, identity, config.limits.tokenBytes);
+  const answers = new Answers(config.realm);
+  const observers = fanOutGate([metrics, new AuditLog(logger, config.auditLog)]);
+  const gate = new AccessGate(new RouteTable(config), validator, answers, config.allowQueryToken, observers, deps.tracing?.validation);
+
+  if (config.mode === 'authz' && config.authz.requestSource === 'auto') {
+    logger.warn(
+      { event: 'config_advice', key: 'authz.requestSource' },
+      'authz.requestSource is auto: set x-forwarded (Traefik), x-original (NGINX) or request-line (Envoy, Istio) so clients cannot choose which headers are checked',
+    );
+  }
+  const server =
+    config.mode === 'proxy'
+      ? buildProxyServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger })
+      : buildAuthzServer({ config, gate, answers, identityHeaderNames: identity.headerNames });
+  return { issuers, tokenCache, server };
+}

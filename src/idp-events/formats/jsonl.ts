@@ -1,0 +1,44 @@
+import type { ParseResult } from '../event.js';
+import { grantTypeLabel } from '../grant-types.js';
+import { parseJsonObject, stringField, timeField } from './json-fields.js';
+
+/**
+ * `format: jsonl`: the structured lines of the observability seed, one JSON object per line.
+ *
+ *   {"event":"token_issued","client_id":"my-service","grant_type":"authorization_code","user_id":"…",
+ *    "scopes":["openid"],"token_type":"access","expires_in":3600,"auth_server":"keycloak"}
+ *   {"event":"oauth_error","error":"invalid_grant","client_id":"my-service","grant_type":"refresh_token"}
+ *
+ * Optional fields read as well: `session_id` (session estimate), `time` (Unix s or ms) or `timestamp`
+ * (ISO 8601), and the event `logout` with a `session_id`. A response that carries several tokens may be
+ * logged once per token_type; only the `access` line (or a line without token_type) counts as an issuance,
+ * so one grant is one issuance. Other events (the gateway's `token_validated`…) are ignored.
+ */
+export function parseJsonlLine(line: string): ParseResult {
+  const object = parseJsonObject(line);
+  if (object === undefined) return isBlank(line) ? 'ignored' : 'malformed';
+  const event = stringField(object, 'event');
+  if (event === undefined) return 'malformed';
+
+  const clientId = stringField(object, 'client_id');
+  const sessionId = stringField(object, 'session_id');
+  const timeMs = timeField(object, 'time') ?? timeField(object, 'timestamp');
+  switch (event) {
+    case 'token_issued': {
+      const tokenType = stringField(object, 'token_type');
+      if (tokenType !== undefined && tokenType !== 'access') return 'ignored';
+      const session = sessionId === undefined ? undefined : 'active';
+      return { outcome: 'issued', grantType: grantTypeLabel(stringField(object, 'grant_type')), clientId, sessionId, session, timeMs };
+    }
+    case 'oauth_error':
+      return { outcome: 'error', error: stringField(object, 'error'), clientId, sessionId, timeMs };
+    case 'logout':
+      return sessionId === undefined ? 'ignored' : { outcome: 'session', clientId, sessionId, session: 'ended', timeMs };
+    default:
+      return 'ignored';
+  }
+}
+
+function isBlank(line: string): boolean {
+  return line.trim() === '';
+}
