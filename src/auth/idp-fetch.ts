@@ -14,6 +14,14 @@ export class IdpFetchError extends Error {
   }
 }
 
+/** Cap on discovery and JWKS documents: real ones are a few KiB. */
+export const IDP_DOCUMENT_MAX_BYTES = 512 * 1024;
+
+/** OIDC Discovery 1.0 section 4: the configuration document of an issuer. */
+export function discoveryUrlOf(issuer: string): string {
+  return `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+}
+
 export interface FetchedJson {
   body: unknown;
   /** max-age from Cache-Control in milliseconds, when the IdP sent one. */

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isLoopbackUrl, type IssuerConfig } from '../config/schema.js';
-import { IdpFetchError, fetchIdpJson, type IdpFetchResult } from './idp-fetch.js';
+import { IDP_DOCUMENT_MAX_BYTES, IdpFetchError, discoveryUrlOf, fetchIdpJson, type IdpFetchResult } from './idp-fetch.js';
 import { importJwks, type VerificationKey } from './jwks.js';
 
 export type IdpEndpoint = 'discovery' | 'jwks';
@@ -32,7 +32,6 @@ export interface KeyStoreStatus {
   idpUp: boolean;
 }
 
-const MAX_DOCUMENT_BYTES = 512 * 1024;
 const tracer = trace.getTracer('tokenwatch');
 const MAX_RETRY_MS = 30_000;
 
@@ -208,7 +207,7 @@ export class IssuerKeyStore {
   }
 
   private async discover(): Promise<string> {
-    const url = `${this.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+    const url = discoveryUrlOf(this.issuer);
     const fetched = await this.timed('discovery', () => fetchIdpJson(url, this.fetchOptions()));
     const document = fetched.body as { issuer?: unknown; jwks_uri?: unknown } | null;
     if (document?.issuer !== this.issuer) {
@@ -227,7 +226,7 @@ export class IssuerKeyStore {
   }
 
   private fetchOptions() {
-    return { timeoutMs: this.config.fetchTimeout, maxBytes: MAX_DOCUMENT_BYTES };
+    return { timeoutMs: this.config.fetchTimeout, maxBytes: IDP_DOCUMENT_MAX_BYTES };
   }
 
   private install(keys: VerificationKey[], maxAgeMs: number | undefined): void {

@@ -1,5 +1,5 @@
 import { SUPPORTED_ALGORITHMS, keyFitsAlgorithm } from '../auth/algorithms.js';
-import { fetchIdpJson } from '../auth/idp-fetch.js';
+import { IDP_DOCUMENT_MAX_BYTES, discoveryUrlOf, fetchIdpJson } from '../auth/idp-fetch.js';
 import { importJwks } from '../auth/jwks.js';
 import { isLoopbackUrl, type IssuerConfig } from '../config/schema.js';
 import { hasFailure, plural, show, type Check } from './format.js';
@@ -23,9 +23,6 @@ export interface IssuerLiveReport {
   ok: boolean;
 }
 
-/** The sidecar's own cap on discovery and JWKS documents (see keys.ts). */
-const MAX_DOCUMENT_BYTES = 512 * 1024;
-
 /**
  * The pre-flight check of one issuer against its IdP, as the sidecar will see it: discovery (unless jwksUri is
  * configured) naming exactly the configured issuer, the JWKS reachable and parseable, and keys for the configured
@@ -33,7 +30,7 @@ const MAX_DOCUMENT_BYTES = 512 * 1024;
  */
 export async function checkIssuerLive(config: IssuerConfig): Promise<IssuerLiveReport> {
   const checks: Check[] = [];
-  const fetchOptions = { timeoutMs: config.fetchTimeout, maxBytes: MAX_DOCUMENT_BYTES };
+  const fetchOptions = { timeoutMs: config.fetchTimeout, maxBytes: IDP_DOCUMENT_MAX_BYTES };
   if (config.jwksUri !== undefined) checks.push({ name: 'discovery', status: 'skip', detail: 'not used: jwksUri is configured' });
   const jwksUri = config.jwksUri ?? (await discoverJwksUri(config, fetchOptions, checks));
   let keys: PublishedKey[] = [];
@@ -54,7 +51,7 @@ async function discoverJwksUri(
   fetchOptions: { timeoutMs: number; maxBytes: number },
   checks: Check[],
 ): Promise<string | undefined> {
-  const url = `${config.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const url = discoveryUrlOf(config.issuer);
   let document: { issuer?: unknown; jwks_uri?: unknown } | null;
   try {
     document = (await fetchIdpJson(url, fetchOptions)).body as typeof document;
