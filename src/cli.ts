@@ -39,12 +39,12 @@ program
 program
   .command('dev')
   .description('run tokenwatch on an embedded dev stack: a real OIDC provider, a demo upstream and the sidecar')
-  .addOption(new Option('--mode <mode>', 'data-plane mode').choices(['authz']).default('authz'))
+  .addOption(new Option('--mode <mode>', 'data-plane mode').choices(['proxy', 'authz']).default('proxy'))
   .addOption(new Option('--port <port>', 'data-plane port').default('8080'))
   .addOption(new Option('--admin-port <port>', 'admin port').default('9464'))
   .addOption(new Option('--idp-port <port>', 'embedded IdP port').default('9400'))
   .addOption(new Option('--upstream-port <port>', 'demo upstream port').default('3000'))
-  .action(async (options: { mode: 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string }) => {
+  .action(async (options: { mode: 'proxy' | 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string }) => {
     const stack = await runDevStack({
       mode: options.mode,
       port: Number(options.port),

@@ -27,7 +27,14 @@ export interface DataPlane {
  */
 export function buildDataPlane(
   config: Config,
-  deps: { logger: Logger; metrics: ValidationMetrics; tokenCache: TokenCache; tracing: Tracing | undefined },
+  deps: {
+    logger: Logger;
+    metrics: ValidationMetrics;
+    tokenCache: TokenCache;
+    tracing: Tracing | undefined;
+    /** False only to measure telemetry's own cost (bench/): validations are then neither counted nor logged. */
+    observeValidations?: boolean;
+  },
 ): DataPlane {
   const { logger, metrics, tokenCache } = deps;
   const issuers = config.issuers.map((issuerConfig) => new TrustedIssuer(issuerConfig, keyStoreObserver(metrics, logger)));
@@ -35,7 +42,7 @@ export function buildDataPlane(
   const identity = new IdentityHeaderMapper(config.claimHeaders);
   const validator = new TokenValidator(new Map(issuers.map((issuer) => [issuer.issuer, issuer])), tokenCache, identity, config.limits.tokenBytes);
   const answers = new Answers(config.realm);
-  const observers = fanOutGate([metrics, new AuditLog(logger, config.auditLog)]);
+  const observers = deps.observeValidations === false ? undefined : fanOutGate([metrics, new AuditLog(logger, config.auditLog)]);
   const gate = new AccessGate(new RouteTable(config), validator, answers, config.allowQueryToken, observers, deps.tracing?.validation);
 
   if (config.mode === 'authz' && config.authz.requestSource === 'auto') {
@@ -46,7 +53,7 @@ export function buildDataPlane(
   }
   const server =
     config.mode === 'proxy'
-      ? buildProxyServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger })
+      ? buildProxyServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics })
       : buildAuthzServer({ config, gate, answers, identityHeaderNames: identity.headerNames });
   return { issuers, tokenCache, server };
 }

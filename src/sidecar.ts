@@ -30,7 +30,14 @@ export interface Sidecar {
  * the admin listener and the IdP event followers. Listeners open at once; keys load in the background and /readyz
  * reports when every issuer has usable keys, so an unreachable IdP never blocks start-up.
  */
-export async function startSidecar(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Sidecar> {
+export interface SidecarOptions {
+  env?: NodeJS.ProcessEnv;
+  /** False only to measure telemetry's own cost (bench/): validations are then neither counted nor logged. */
+  observeValidations?: boolean;
+}
+
+export async function startSidecar(config: Config, logger: Logger, options: SidecarOptions = {}): Promise<Sidecar> {
+  const env = options.env ?? process.env;
   const tracing = await startTracing(env, logger);
   const tokenCache = new TokenCache(config.tokenCache.maxEntries);
   const metrics = new ValidationMetrics({
@@ -39,7 +46,7 @@ export async function startSidecar(config: Config, logger: Logger, env: NodeJS.P
     routeScopes: [...new Set(config.routes.flatMap((route) => route.scopes))],
     tokenCacheEntries: () => tokenCache.size,
   });
-  const dataPlane = config.mode === 'events' ? undefined : buildDataPlane(config, { logger, metrics, tokenCache, tracing });
+  const dataPlane = config.mode === 'events' ? undefined : buildDataPlane(config, { logger, metrics, tokenCache, tracing, observeValidations: options.observeValidations });
   const issuers = dataPlane?.issuers ?? [];
   const idpEvents =
     config.idpEvents.length > 0

@@ -123,6 +123,9 @@ export const configSchema = z
     if (config.mode === 'proxy' && !config.upstream) {
       ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'required in proxy mode (the app, e.g. http://127.0.0.1:3000)' });
     }
+    if (config.upstream && !/^\/?$/.test(new URL(config.upstream).pathname + new URL(config.upstream).search)) {
+      ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'only the origin (scheme, host, port) is used: remove the path and query' });
+    }
     if (config.authz.pathPrefix !== '' && (config.authz.requestSource === 'x-forwarded' || config.authz.requestSource === 'x-original')) {
       ctx.addIssue({ code: 'custom', path: ['authz', 'pathPrefix'], message: `is used only with requestSource request-line or auto, not ${config.authz.requestSource}` });
     }

@@ -10,7 +10,7 @@ import { startDemoUpstream } from './demo-upstream.js';
 import { startEmbeddedIdp, type DemoClient } from './embedded-idp.js';
 
 export interface DevStackOptions {
-  mode: 'authz';
+  mode: 'proxy' | 'authz';
   host?: string;
   port: number;
   adminPort: number;
@@ -57,6 +57,7 @@ export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
   const config = validateConfig(
     {
       mode: options.mode,
+      ...(options.mode === 'proxy' ? { upstream: upstream.url } : { authz: { requestSource: 'request-line' } }),
       listen: `${host}:${options.port}`,
       admin: `${host}:${options.adminPort}`,
       logLevel: options.logLevel ?? 'warn',
@@ -69,7 +70,7 @@ export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
   const sidecar = await startSidecar(config, createLogger(config.logLevel));
   await Promise.all(sidecar.issuers.map((issuer) => issuer.keys.refresh()));
 
-  options.out.write(banner({ idpIssuer: idp.issuer, tokenEndpoint: idp.tokenEndpoint, sidecar: sidecar.dataPlaneUrl, admin: sidecar.adminUrl, upstream: upstream.url, orders: idp.clients.orders, reporting: idp.clients.reporting }));
+  options.out.write(banner({ mode: options.mode, idpIssuer: idp.issuer, tokenEndpoint: idp.tokenEndpoint, sidecar: sidecar.dataPlaneUrl, admin: sidecar.adminUrl, upstream: upstream.url, orders: idp.clients.orders, reporting: idp.clients.reporting }));
 
   return {
     idpIssuer: idp.issuer,
@@ -86,6 +87,7 @@ export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
 }
 
 interface BannerFacts {
+  mode: 'proxy' | 'authz';
   idpIssuer: string;
   tokenEndpoint: string;
   sidecar: string;
@@ -107,7 +109,7 @@ function banner(facts: BannerFacts): string {
   return `
 tokenwatch dev stack is up (Ctrl-C stops everything)
   identity provider  ${facts.idpIssuer}  (oidc-provider, client_credentials, JWT access tokens)
-  tokenwatch         ${facts.sidecar}  (forward-auth: every path is the check)
+  tokenwatch         ${facts.sidecar}  (${facts.mode === 'proxy' ? `reverse proxy in front of ${facts.upstream}` : 'forward-auth: every path is the check'})
   admin              ${facts.admin}/readyz  ${facts.admin}/metrics
   demo upstream      ${facts.upstream}  (echoes the headers it receives)
 
@@ -116,7 +118,7 @@ Copy and paste:
   # a token for orders-service (scopes read:orders write:orders)
   ${tokenCommand('TOKEN', facts.tokenEndpoint, facts.orders)}
 
-  # 200: allowed; the identity headers come back on the answer
+  # 200: ${facts.mode === 'proxy' ? 'allowed; the demo upstream echoes the identity headers tokenwatch gave it (x-auth-*)' : 'allowed; the identity headers come back on the answer'}
   curl -i -H "Authorization: Bearer $TOKEN" ${api}
 
   # 401: no token

@@ -3,6 +3,7 @@ import { FAILURE_REASONS, type FailureReason } from '../auth/reasons.js';
 import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../auth/keys.js';
 import type { IdpFetchResult } from '../auth/idp-fetch.js';
 import type { GateObserver, ValidationReport } from '../server/access-gate.js';
+import type { UpstreamObserver, UpstreamStatusClass } from '../server/proxy.js';
 
 /** Label value for an issuer that is not configured (or a token with no readable `iss`). */
 export const UNKNOWN_ISSUER = 'unknown';
@@ -28,7 +29,7 @@ export interface MetricsOptions {
  * `reason`, `result` and `endpoint` are fixed sets, `issuer` the configured set plus `unknown`, `scope` the
  * route scopes plus `other`.
  */
-export class ValidationMetrics implements KeyStoreObserver, GateObserver {
+export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver {
   readonly registry = new Registry();
   private readonly issuers: ReadonlySet<string>;
   private readonly routeScopes: ReadonlySet<string>;
@@ -128,6 +129,13 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver {
     buckets: AGE_BUCKETS,
     registers: [this.registry],
   });
+  readonly upstreamDuration = new Histogram({
+    name: 'upstream_request_duration_seconds',
+    help: 'Time for the upstream to answer a proxied request (to response headers), by status class; error when it did not answer.',
+    labelNames: ['status_class'] as const,
+    buckets: IDP_BUCKETS,
+    registers: [this.registry],
+  });
   readonly scopeTotal = new Counter({
     name: 'token_validation_scope_total',
     help: 'Scopes of validated tokens (scopes named in routes, the rest as other).',
@@ -224,6 +232,10 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver {
   keyLookup(issuer: string, found: boolean): void {
     this.jwksRequests.labels(issuer).inc();
     if (!found) this.jwksMisses.labels(issuer).inc();
+  }
+
+  upstreamAnswered(statusClass: UpstreamStatusClass, seconds: number): void {
+    this.upstreamDuration.labels(statusClass).observe(seconds);
   }
 
   /** The stores whose state `jwks_stale` reports at each scrape. */

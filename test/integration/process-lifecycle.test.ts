@@ -94,13 +94,31 @@ describe('tokenwatch dev', () => {
     expect(stdout.trim().split('\n')).toEqual(['200', '401', '401', '403']);
   });
 
+  test('runs in proxy mode by default: the demo upstream shows the identity headers it received', async () => {
+    const out = cli.stdout();
+    const [, clientId, secret, tokenEndpoint] = out.match(/-u '([^:]+):([^']+)' .* (http:\S+\/token)/)!;
+    const { access_token: token } = (await (
+      await fetch(tokenEndpoint!, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&scope=read%3Aorders',
+      })
+    ).json()) as { access_token: string };
+    const [, api] = out.match(/curl -i (http:\S+)/)!;
+    const response = await fetch(api!, { headers: { authorization: `Bearer ${token}`, 'x-auth-subject': 'spoofed' } });
+    const echo = (await response.json()) as { headers: Record<string, string> };
+    expect(echo.headers['x-auth-client-id']).toBe('orders-service');
+    expect(echo.headers['x-auth-subject']).toBe('orders-service');
+    expect(echo.headers['x-auth-scopes']).toBe('read:orders');
+  });
+
   test('the IdP events reach /metrics: token issuance is counted end to end', async () => {
     const [, admin] = cli.stdout().match(/curl -s (\S+)\/metrics/)!;
     await eventually(async () => {
       const text = await (await fetch(`${admin}/metrics`)).text();
-      expect(sampleValue(text, 'token_issuance_total', { grant_type: 'client_credentials', client_id: 'orders-service' })).toBe(1);
+      expect(sampleValue(text, 'token_issuance_total', { grant_type: 'client_credentials', client_id: 'orders-service' })).toBe(2);
       expect(sampleValue(text, 'token_issuance_total', { grant_type: 'client_credentials', client_id: 'reporting-service' })).toBe(1);
-      expect(sampleValue(text, 'token_validation_total', { result: 'success' })).toBe(1);
+      expect(sampleValue(text, 'token_validation_total', { result: 'success' })).toBe(2);
     });
   });
 

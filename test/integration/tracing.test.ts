@@ -4,7 +4,8 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { eventually } from '../support/eventually.js';
 import { useJwksServer } from '../support/jwks-server.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
-import { bearer, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
+import { startDemoUpstream } from '../../src/dev/demo-upstream.js';
+import { bearer, sampleValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { withClaims } from '../support/tokens.js';
 
 const jwks = useJwksServer();
@@ -93,6 +94,31 @@ describe('OpenTelemetry spans', () => {
   test('no token, signature or secret reaches a span', () => {
     const exported = JSON.stringify(receiver.spans);
     expect(exported).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
+  });
+});
+
+describe('proxy mode', () => {
+  test('the request to the upstream carries the trace context, with the validation span as parent', async () => {
+    const upstream = await startDemoUpstream();
+    const proxy = await startTestSidecar({
+      mode: 'proxy',
+      upstream: upstream.url,
+      issuers: [{ issuer: jwks().issuer, audiences: ['orders-api'] }],
+    });
+    try {
+      const traceId = 'dddddddddddddddddddddddddddddddd';
+      const token = await jwks().sign({ aud: 'orders-api', sub: 'u3' });
+      const response = await proxy.request('/api/x', { headers: { authorization: `Bearer ${token}`, traceparent: traceparent(traceId) } });
+      const echo = (await response.json()) as { headers: Record<string, string> };
+      const [span] = await eventually(() => spansOfTrace(traceId).length === 1 && spansOfTrace(traceId));
+      expect(echo.headers.traceparent).toBe(`00-${traceId}-${span!.spanId}-01`);
+      expect(span!.parentSpanId).toBe(PARENT_SPAN);
+      const metrics = await proxy.metricsText();
+      expect(sampleValue(metrics, 'upstream_request_duration_seconds_count', { status_class: '2xx' })).toBe(1);
+    } finally {
+      await proxy.shutdown();
+      await upstream.stop();
+    }
   });
 });
 
