@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import { IdentityHeaderMapper } from './auth/identity-headers.js';
 import { TokenCache } from './auth/token-cache.js';
 import { TrustedIssuer } from './auth/trusted-issuer.js';
@@ -8,6 +7,7 @@ import { RouteTable } from './policy/routes.js';
 import { AccessGate } from './server/access-gate.js';
 import { Answers } from './server/answers.js';
 import { buildAuthzServer } from './server/authz.js';
+import { fastifyListener, httpListener, type Listener } from './server/listener.js';
 import { buildProxyServer } from './server/proxy.js';
 import { AuditLog } from './telemetry/audit-log.js';
 import type { Logger } from './telemetry/logger.js';
@@ -18,7 +18,7 @@ import type { Tracing } from './telemetry/tracing.js';
 export interface DataPlane {
   readonly issuers: readonly TrustedIssuer[];
   readonly tokenCache: TokenCache;
-  readonly server: FastifyInstance;
+  readonly listener: Listener;
 }
 
 /**
@@ -51,9 +51,9 @@ export function buildDataPlane(
       'authz.requestSource is auto: set x-forwarded (Traefik), x-original (NGINX) or request-line (Envoy, Istio) so clients cannot choose which headers are checked',
     );
   }
-  const server =
+  const listener =
     config.mode === 'proxy'
-      ? buildProxyServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics })
-      : buildAuthzServer({ config, gate, answers, identityHeaderNames: identity.headerNames });
-  return { issuers, tokenCache, server };
+      ? fastifyListener(buildProxyServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics }))
+      : httpListener(buildAuthzServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger }));
+  return { issuers, tokenCache, listener };
 }

@@ -1,11 +1,10 @@
-import type { FastifyInstance } from 'fastify';
 import { TokenCache } from './auth/token-cache.js';
 import type { TrustedIssuer } from './auth/trusted-issuer.js';
 import type { Config } from './config/schema.js';
-import type { ListenAddress } from './config/types.js';
 import { buildDataPlane } from './data-plane.js';
 import { startIdpEventFollowers, type IdpEventFollowers } from './idp-events/index.js';
 import { buildAdminServer } from './server/admin.js';
+import { fastifyListener, type Listener } from './server/listener.js';
 import type { Logger } from './telemetry/logger.js';
 import { ValidationMetrics } from './telemetry/metrics.js';
 import { startTracing } from './telemetry/tracing.js';
@@ -54,15 +53,15 @@ export async function startSidecar(config: Config, logger: Logger, options: Side
       : undefined;
 
   let accepting = true;
-  const admin = buildAdminServer({ keyStores: issuers.map((issuer) => issuer.keys), registry: metrics.registry, accepting: () => accepting });
+  const admin = fastifyListener(buildAdminServer({ keyStores: issuers.map((issuer) => issuer.keys), registry: metrics.registry, accepting: () => accepting }));
   for (const issuer of issuers) void issuer.keys.start();
-  const adminUrl = await listen(admin, config.admin);
-  const dataPlaneUrl = dataPlane ? await listen(dataPlane.server, config.listen) : '';
+  const adminUrl = await admin.listen(config.admin);
+  const dataPlaneUrl = dataPlane ? await dataPlane.listener.listen(config.listen) : '';
   logger.info({ event: 'started', mode: config.mode, listen: dataPlaneUrl || undefined, admin: adminUrl, version: VERSION }, 'tokenwatch started');
 
   async function shutdown(): Promise<void> {
     accepting = false;
-    if (dataPlane) await drain(dataPlane.server, config.shutdownTimeout, logger);
+    if (dataPlane) await drain(dataPlane.listener, config.shutdownTimeout, logger);
     await admin.close();
     await idpEvents?.stop();
     for (const issuer of issuers) issuer.keys.stop();
@@ -84,22 +83,14 @@ export async function startSidecar(config: Config, logger: Logger, options: Side
 }
 
 /** Stops accepting and lets in-flight requests finish within the bound; then closes what is left. */
-async function drain(server: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
-  const drained = server.close();
+async function drain(listener: Listener, timeoutMs: number, logger: Logger): Promise<void> {
+  const drained = listener.close();
   // Keep-alive connections go idle as their last response finishes; close each as soon as it does.
-  const reaper = setInterval(() => server.server.closeIdleConnections(), 50);
+  const reaper = setInterval(() => listener.httpServer.closeIdleConnections(), 50);
   const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, timeoutMs, 'timeout').unref());
   if ((await Promise.race([drained, deadline])) === 'timeout') {
     logger.warn({ event: 'shutdown_timeout', timeoutMs }, 'in-flight requests did not finish in time; closing');
-    server.server.closeAllConnections();
+    listener.httpServer.closeAllConnections();
   }
   clearInterval(reaper);
-}
-
-async function listen(app: FastifyInstance, address: ListenAddress): Promise<string> {
-  await app.listen({ host: address.host, port: address.port });
-  const bound = app.server.address();
-  if (bound === null || typeof bound === 'string') throw new Error('listener has no TCP address');
-  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  return `http://${host}:${bound.port}`;
 }

@@ -29,8 +29,13 @@ export function teardown(): void {
     console.error(`\nsecrets audit FAILED: ${leaks.length} token fragment(s) found in ${lines} lines of tokenwatch output:\n  ${leaks.slice(0, 10).join('\n  ')}`);
     process.exitCode = 1;
   } else if (tokens.size === 0 || lines === 0) {
-    console.error('\nsecrets audit FAILED: nothing was recorded (the audit hooks are not wired)');
-    process.exitCode = 1;
+    // A run of a few files may start no tokenwatch at all; the whole suite (CI) always does.
+    if (process.env.CI) {
+      console.error('\nsecrets audit FAILED: nothing was recorded (the audit hooks are not wired)');
+      process.exitCode = 1;
+    } else {
+      console.log(`\nsecrets audit: nothing to check (${tokens.size} tokens, ${lines} lines of tokenwatch output)`);
+    }
   } else {
     console.log(`\nsecrets audit: ${tokens.size} tokens issued by tests checked against ${lines} lines of tokenwatch output: none leaked`);
   }

@@ -1,11 +1,13 @@
-import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { JsonWebKey } from 'node:crypto';
+import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import { JwsVerifier } from './jws-signature.js';
 import { keyFitsAlgorithm, type SupportedAlgorithm } from './algorithms.js';
 
 /** A verification key ready for use with one algorithm. Objects are reused across refreshes while the key is unchanged. */
 export interface VerificationKey {
   readonly kid: string | undefined;
   readonly alg: SupportedAlgorithm;
-  readonly key: CryptoKey;
+  readonly verifier: JwsVerifier;
   /** RFC 7638 thumbprint plus alg: the identity of this key across refreshes. */
   readonly id: string;
 }
@@ -77,9 +79,10 @@ export async function importJwks(
         continue;
       }
       try {
-        const key = await importJWK(publicJwk, alg);
-        if (key instanceof Uint8Array) throw new TypeError('symmetric key');
-        keys.push({ kid, alg, key, id });
+        // jose's import refuses what must not be used (RSA under 2048 bits, a key unfit for alg); node:crypto verifies.
+        const checked = await importJWK(publicJwk, alg);
+        if (checked instanceof Uint8Array) throw new TypeError('symmetric key');
+        keys.push({ kid, alg, verifier: new JwsVerifier(alg, publicJwk as JsonWebKey), id });
       } catch {
         skipped.push(`${label}: cannot be imported for ${alg}`);
       }

@@ -1,4 +1,4 @@
-import { compactVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { isSupportedAlgorithm } from '../auth/algorithms.js';
 import { scopesOf } from '../auth/identity-headers.js';
 import type { VerificationKey } from '../auth/jwks.js';
@@ -30,7 +30,7 @@ export async function checkToken(input: TokenCheckInput): Promise<Check[]> {
   const checks: Check[] = [sizeCheck(token, input.tokenBytesLimit), structureCheck(header), issuerCheck(claims.iss, input.issuers)];
   checks.push(algorithmCheck(alg, issuer), typCheck(header.typ, issuer));
   const { check: keyLine, key } = keyCheck(header.kid, alg, issuer, input.keysLoaded);
-  checks.push(keyLine, await signatureCheck(token.compact, key));
+  checks.push(keyLine, signatureCheck(token.compact, key));
   checks.push(audienceCheck(claims.aud, issuer));
   const tolerance = issuer?.clockToleranceSeconds ?? 0;
   checks.push(expCheck(claims.exp, nowSeconds, tolerance, issuer !== undefined));
@@ -118,17 +118,13 @@ function keyCheck(
   return { check: { name: 'key', status: 'fail', detail } };
 }
 
-async function signatureCheck(compact: string, key: VerificationKey | undefined): Promise<Check> {
+function signatureCheck(compact: string, key: VerificationKey | undefined): Check {
   if (!key) return { name: 'signature', status: 'skip', detail: 'not checked: no key to verify with' };
-  try {
-    await compactVerify(compact, key.key, { algorithms: [key.alg] });
+  const lastDot = compact.lastIndexOf('.');
+  if (key.verifier.verify(compact.slice(0, lastDot), Buffer.from(compact.slice(lastDot + 1), 'base64url'))) {
     return { name: 'signature', status: 'pass', detail: `valid (${key.alg}${key.kid === undefined ? '' : `, kid ${show(key.kid)}`})` };
-  } catch (error) {
-    if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
-      return { name: 'signature', status: 'fail', detail: 'does not verify: the token was altered or signed by another key' };
-    }
-    return { name: 'signature', status: 'fail', detail: `not a valid JWS: ${(error as Error).message}` };
   }
+  return { name: 'signature', status: 'fail', detail: 'does not verify: the token was altered or signed by another key' };
 }
 
 function audienceCheck(aud: unknown, issuer: TrustedIssuer | undefined): Check {

@@ -14,7 +14,16 @@ export interface RouteRule {
   readonly enforcement: Enforcement;
 }
 
-type PathMatcher = (path: string, segments: () => readonly string[]) => boolean;
+/** `segments` is the path split on `/`, computed at most once per request and only for patterns that need it. */
+type PathMatcher = (path: string, segments: SegmentCache) => boolean;
+
+class SegmentCache {
+  private segments: string[] | undefined;
+  constructor(private readonly path: string) {}
+  get(): readonly string[] {
+    return (this.segments ??= this.path === '/' ? [] : this.path.slice(1).split('/'));
+  }
+}
 
 interface CompiledRoute {
   readonly rule: RouteRule;
@@ -29,6 +38,8 @@ interface CompiledRoute {
 export class RouteTable {
   private readonly routes: readonly CompiledRoute[];
   private readonly fallback: RouteRule;
+  /** Whether any pattern needs the path split into segments (a `*`, or a `**` not at the end). */
+  private readonly needsSegments: boolean;
 
   constructor(config: Pick<Config, 'routes' | 'defaultRoute' | 'enforcement'>) {
     this.routes = config.routes.map((route, index) => ({
@@ -36,6 +47,7 @@ export class RouteTable {
       methods: route.methods ? new Set(route.methods) : undefined,
       matches: compilePattern(route.path),
     }));
+    this.needsSegments = config.routes.some((route) => needsSegments(route.path));
     this.fallback = {
       index: -1,
       pattern: '(defaultRoute)',
@@ -50,11 +62,10 @@ export class RouteTable {
   /** `path` must be normalised (see normalizePath). */
   match(method: string, path: string): RouteRule {
     const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-    let segments: string[] | undefined;
-    const lazySegments = () => (segments ??= trimmed === '/' ? [] : trimmed.slice(1).split('/'));
+    const segments = this.needsSegments ? new SegmentCache(trimmed) : NO_SEGMENTS;
     for (const route of this.routes) {
       if (route.methods && !route.methods.has(method)) continue;
-      if (route.matches(trimmed, lazySegments)) return route.rule;
+      if (route.matches(trimmed, segments)) return route.rule;
     }
     return this.fallback;
   }
@@ -83,8 +94,15 @@ function compilePattern(pattern: string): PathMatcher {
     const prefixWithSlash = `${prefix}/`;
     return (path) => path === prefix || path.startsWith(prefixWithSlash);
   }
-  return (_path, segments) => matchSegments(parts, 0, segments(), 0);
+  return (_path, segments) => matchSegments(parts, 0, segments.get(), 0);
 }
+
+function needsSegments(pattern: string): boolean {
+  const wildcards = (pattern.match(/\*\*?/g) ?? []).length;
+  return wildcards > 1 || (wildcards === 1 && !pattern.endsWith('/**'));
+}
+
+const NO_SEGMENTS = new SegmentCache('/');
 
 function matchSegments(pattern: readonly string[], p: number, path: readonly string[], s: number): boolean {
   for (; p < pattern.length; p++, s++) {

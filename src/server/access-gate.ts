@@ -92,7 +92,8 @@ export class AccessGate {
     try {
       const token = extractBearerToken({ authorization: request.authorization, query }, this.allowQueryToken);
       if (token === undefined) throw new AuthFailure('missing_token', 'a bearer token is required');
-      validation = await this.validator.validate(token);
+      const pending = this.validator.validateNow(token);
+      validation = pending instanceof Promise ? await pending : pending;
       if (!hasScopes(validation.token, route.scopes)) {
         throw new AuthFailure('insufficient_scope', 'the token lacks a scope this route requires', { requiredScopes: route.scopes });
       }

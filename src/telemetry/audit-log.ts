@@ -20,9 +20,11 @@ export class AuditLog implements GateObserver {
 
   validated(report: ValidationReport): void {
     const failure = report.failure;
+    const level = failure ? 'warn' : 'info';
+    if (!this.logger.isLevelEnabled(level)) return;
     if (!failure && !(this.options.successSampleRate >= 1 || this.random() < this.options.successSampleRate)) return;
     const token = report.validation?.token;
-    this.logger[failure ? 'warn' : 'info']({
+    this.logger[level]({
       event: 'token_validated',
       trace_id: report.traceId ?? traceIdOf(report.request.traceparent),
       client_id: token?.clientId,

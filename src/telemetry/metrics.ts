@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, type CounterSlot } from './hot-counter.js';
 import { FAILURE_REASONS, type FailureReason } from '../auth/reasons.js';
 import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../auth/keys.js';
 import type { IdpFetchResult } from '../auth/idp-fetch.js';
@@ -15,6 +16,12 @@ const LIFETIME_BUCKETS = [60, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 8
 const AGE_BUCKETS = [-60, -5, 0, 5, 30, 60, 300, 900, 1800, 3600, 14_400, 86_400];
 
 const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+interface IssuerSlots {
+  readonly success: CounterSlot;
+  readonly failure: CounterSlot;
+  readonly reasons: Readonly<Record<FailureReason, CounterSlot>>;
+}
 
 export interface MetricsOptions {
   version: string;
@@ -34,13 +41,13 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   private readonly issuers: ReadonlySet<string>;
   private readonly routeScopes: ReadonlySet<string>;
 
-  readonly validationTotal = new Counter({
+  private readonly validationTotal = new HotCounter({
     name: 'token_validation_total',
     help: 'Token validations by result and issuer.',
     labelNames: ['result', 'issuer'] as const,
     registers: [this.registry],
   });
-  readonly validationFailureTotal = new Counter({
+  private readonly validationFailureTotal = new HotCounter({
     name: 'token_validation_failure_total',
     help: 'Failed token validations by reason and issuer.',
     labelNames: ['reason', 'issuer'] as const,
@@ -53,8 +60,8 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
-  readonly cacheHits = new Counter({ name: 'token_cache_hits_total', help: 'Verified-token cache hits.', registers: [this.registry] });
-  readonly cacheMisses = new Counter({ name: 'token_cache_misses_total', help: 'Verified-token cache misses.', registers: [this.registry] });
+  private readonly cacheHits = new HotCounter({ name: 'token_cache_hits_total', help: 'Verified-token cache hits.', registers: [this.registry] }).slot({});
+  private readonly cacheMisses = new HotCounter({ name: 'token_cache_misses_total', help: 'Verified-token cache misses.', registers: [this.registry] }).slot({});
   readonly jwksRequests = new Counter({
     name: 'jwks_cache_request_total',
     help: 'Key lookups in the JWKS cache.',
@@ -136,12 +143,17 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     buckets: IDP_BUCKETS,
     registers: [this.registry],
   });
-  readonly scopeTotal = new Counter({
+  private readonly scopeTotal = new HotCounter({
     name: 'token_validation_scope_total',
     help: 'Scopes of validated tokens (scopes named in routes, the rest as other).',
     labelNames: ['scope'] as const,
     registers: [this.registry],
   });
+  /** Counter slots per configured issuer (and `unknown`), made once: the request path only adds to them. */
+  private readonly issuerSlots = new Map<string, IssuerSlots>();
+  private readonly scopeSlots = new Map<string, CounterSlot>();
+  private readonly otherScopeSlot: CounterSlot;
+  private readonly durationChildren: Record<'success' | 'failure', Record<'hit' | 'miss', Histogram.Internal<'result' | 'cache'>>>;
 
   constructor(options: MetricsOptions) {
     this.issuers = new Set(options.issuers);
@@ -166,9 +178,21 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     // Every series exists from the start so rate() and absent() work before the first event.
     for (const issuer of [...options.issuers, UNKNOWN_ISSUER]) {
-      for (const result of ['success', 'failure']) this.validationTotal.labels(result, issuer);
-      for (const reason of FAILURE_REASONS) this.validationFailureTotal.labels(reason, issuer);
+      const reasons = {} as Record<FailureReason, CounterSlot>;
+      for (const reason of FAILURE_REASONS) reasons[reason] = this.validationFailureTotal.slot({ reason, issuer });
+      this.issuerSlots.set(issuer, {
+        success: this.validationTotal.slot({ result: 'success', issuer }),
+        failure: this.validationTotal.slot({ result: 'failure', issuer }),
+        reasons,
+      });
     }
+    for (const scope of options.routeScopes) this.scopeSlots.set(scope, this.scopeTotal.slot({ scope }));
+    this.otherScopeSlot = this.scopeTotal.slot({ scope: OTHER });
+    const duration = (result: string, cache: string) => this.validationDuration.labels(result, cache);
+    this.durationChildren = {
+      success: { hit: duration('success', 'hit'), miss: duration('success', 'miss') },
+      failure: { hit: duration('failure', 'hit'), miss: duration('failure', 'miss') },
+    };
     for (const issuer of options.issuers) {
       this.jwksRequests.labels(issuer);
       this.jwksMisses.labels(issuer);
@@ -184,32 +208,33 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   }
 
   validated(report: ValidationReport): void {
-    const issuer = this.issuerLabel(report.validation?.token.issuer ?? report.failure?.context?.issuer);
-    const cache = report.validation?.cache ?? report.failure?.context?.cache ?? 'miss';
-    if (report.validation?.cache === 'hit' || report.failure?.context?.cache === 'hit') this.cacheHits.inc();
-    else if (report.validation || report.failure?.context) this.cacheMisses.inc();
-    if (report.failure) {
-      this.validationTotal.labels('failure', issuer).inc();
-      this.validationFailureTotal.labels(report.failure.reason, issuer).inc();
-      this.validationDuration.labels('failure', cache).observe(report.seconds);
+    const { validation, failure } = report;
+    const issuerName = validation?.token.issuer ?? failure?.context?.issuer;
+    const issuer = this.issuerSlots.get(issuerName ?? UNKNOWN_ISSUER) ?? this.issuerSlots.get(UNKNOWN_ISSUER)!;
+    const cache = validation?.cache ?? failure?.context?.cache;
+    if (cache === 'hit') this.cacheHits.pending += 1;
+    else if (cache === 'miss') this.cacheMisses.pending += 1;
+    if (failure) {
+      issuer.failure.pending += 1;
+      issuer.reasons[failure.reason].pending += 1;
+      this.durationChildren.failure[cache ?? 'miss'].observe(report.seconds);
       return;
     }
-    const token = report.validation!.token;
-    this.validationTotal.labels('success', issuer).inc();
-    this.validationDuration.labels('success', cache).observe(report.seconds);
-    if (report.validation!.cache === 'miss') {
-      const now = Date.now() / 1000;
-      if (token.iat !== undefined) {
-        this.tokenLifetime.labels(issuer).observe(token.exp - token.iat);
-        this.tokenAge.labels(issuer).observe(now - token.iat);
-      }
+    const token = validation!.token;
+    issuer.success.pending += 1;
+    this.durationChildren.success[validation!.cache].observe(report.seconds);
+    if (validation!.cache === 'miss' && token.iat !== undefined) {
+      const label = this.issuerLabel(token.issuer);
+      this.tokenLifetime.labels(label).observe(token.exp - token.iat);
+      this.tokenAge.labels(label).observe(Date.now() / 1000 - token.iat);
     }
     let other = false;
     for (const scope of token.scopes) {
-      if (this.routeScopes.has(scope)) this.scopeTotal.labels(scope).inc();
+      const slot = this.scopeSlots.get(scope);
+      if (slot) slot.pending += 1;
       else other = true;
     }
-    if (other) this.scopeTotal.labels(OTHER).inc();
+    if (other) this.otherScopeSlot.pending += 1;
   }
 
   fetched(issuer: string, endpoint: IdpEndpoint, result: IdpFetchResult, seconds: number): void {

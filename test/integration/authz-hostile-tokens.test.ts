@@ -178,6 +178,8 @@ describe('hostile tokens, each with its reason and status', () => {
 
   test('non-base64url parts', async () => {
     await expectRefused('abc$.def.ghi', 401, 'malformed');
+    await expectRefused('abc.d"ef.ghi', 401, 'malformed');
+    await expectRefused('a b.c.d', 401, 'malformed');
   });
 
   test('non-JSON parts', async () => {

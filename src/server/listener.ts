@@ -1,0 +1,45 @@
+import type { Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { ListenAddress } from '../config/types.js';
+
+/** A listening HTTP server, whatever built it (Fastify for proxy and admin, node:http for forward-auth). */
+export interface Listener {
+  readonly httpServer: Server;
+  /** Resolves with the base URL actually bound, e.g. http://127.0.0.1:8080. */
+  listen(address: ListenAddress): Promise<string>;
+  /** Stops accepting and resolves once every connection has ended. */
+  close(): Promise<void>;
+}
+
+export function fastifyListener(app: FastifyInstance): Listener {
+  return {
+    httpServer: app.server,
+    async listen(address) {
+      await app.listen({ host: address.host, port: address.port });
+      return boundUrl(app.server);
+    },
+    close: () => app.close(),
+  };
+}
+
+export function httpListener(server: Server): Listener {
+  return {
+    httpServer: server,
+    listen: (address) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(address.port, address.host, () => {
+          server.off('error', reject);
+          resolve(boundUrl(server));
+        });
+      }),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+function boundUrl(server: Server): string {
+  const bound = server.address();
+  if (bound === null || typeof bound === 'string') throw new Error('listener has no TCP address');
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return `http://${host}:${bound.port}`;
+}
