@@ -13,9 +13,14 @@ const pinned = new Map();
 export const SERVER_CORE = 0;
 export const LOAD_CORE = 1;
 
-/** Spawns `command args` with its CPU affinity set to `core` (taskset execs, so the pid is the command's own). */
+/**
+ * Spawns `command args` with its CPU affinity set to `core` (taskset execs, so the pid is the command's own).
+ * With `detached: true` the child leads its own process group and is always signalled as a group: for servers
+ * such as NGINX and Apache that fork workers, which would outlive a killed master.
+ */
 export function spawnPinned(core, command, args, options = {}) {
   const child = spawn('taskset', ['-c', String(core), command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  child.processGroup = options.detached === true;
   live.add(child);
   pinned.set(child.pid, core);
   child.once('exit', () => {
@@ -85,16 +90,26 @@ export function awaitLine(child, prefix, timeoutMs) {
   });
 }
 
+/** Sends `signal` to a child, or to its whole process group when it was spawned detached. */
+function signalChild(child, signal) {
+  if (!child.processGroup) return void child.kill(signal);
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
 /** Asks a child to stop (SIGTERM), then kills it if it is still there after `graceMs`. */
 export function stopChild(child, graceMs = 5000) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => signalChild(child, 'SIGKILL'), graceMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
-    child.kill('SIGTERM');
+    signalChild(child, 'SIGTERM');
   });
 }
 
@@ -106,14 +121,14 @@ export async function stopAllChildren() {
 export function stopChildrenOnExit() {
   const abort = (signal) => {
     process.stderr.write(`\nbench: ${signal}, stopping ${live.size} child process(es)\n`);
-    for (const child of live) child.kill('SIGKILL');
+    for (const child of live) signalChild(child, 'SIGKILL');
     process.exit(130);
   };
   process.once('SIGINT', () => abort('SIGINT'));
   process.once('SIGTERM', () => abort('SIGTERM'));
   // Last resort: exit handlers run synchronously, so only a synchronous kill can happen here.
   process.once('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
+    for (const child of live) signalChild(child, 'SIGKILL');
   });
 }
 

@@ -9,6 +9,8 @@ import { LOAD_CORE, pinSelf, stopAllChildren, stopChildrenOnExit } from './child
 
 export const SUITES = {
   authz: () => import('../suites/authz.mjs'),
+  proxy: () => import('../suites/proxy.mjs'),
+  telemetry: () => import('../suites/telemetry.mjs'),
 };
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));

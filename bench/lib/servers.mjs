@@ -11,16 +11,16 @@ const READY_TIMEOUT_MS = 20_000;
 const serverScript = (name) => fileURLToPath(new URL(`../servers/${name}.mjs`, import.meta.url));
 
 /**
- * Starts `bench/servers/<script>.mjs`. With `profileDir`, node writes a CPU profile there when the server stops
- * (`node --cpu-prof`), named after the server.
+ * Starts `bench/servers/<script>.mjs` with `args`, on `core` (the server core unless told otherwise). With
+ * `profileDir`, node writes a CPU profile there when the server stops (`node --cpu-prof`), named after the server.
  */
-export async function startServer(name, script, { env = {}, profileDir } = {}) {
+export async function startServer(name, script, { env = {}, profileDir, core = SERVER_CORE, args = [] } = {}) {
   const nodeArgs = [];
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name.replace(/[^a-z0-9-]+/gi, '_')}.cpuprofile`);
   }
-  const child = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, serverScript(script)], { env: { ...process.env, ...env } });
+  const child = spawnPinned(core, process.execPath, [...nodeArgs, serverScript(script), ...args], { env: { ...process.env, ...env } });
   const ready = await awaitLine(child, 'READY ', READY_TIMEOUT_MS).catch(async (error) => {
     await stopChild(child);
     throw new Error(`server ${name} did not start: ${error.message}`);
@@ -32,7 +32,12 @@ export function startBareFastify() {
   return startServer('bare fastify', 'bare-fastify');
 }
 
-/** tokenwatch with `config` (the same shape as a YAML file, before defaults). */
+/** tokenwatch with `config` (the same shape as a YAML file, before defaults); `options.env` adds to the environment. */
 export function startTokenwatch(name, config, options = {}) {
-  return startServer(name, 'tokenwatch', { ...options, env: { BENCH_TOKENWATCH_CONFIG: JSON.stringify(config) } });
+  return startServer(name, 'tokenwatch', { ...options, env: { ...options.env, BENCH_TOKENWATCH_CONFIG: JSON.stringify(config) } });
+}
+
+/** The bare upstream: node:http answering 200 `ok` to everything (bench/servers/upstream.mjs), on `core`. */
+export function startUpstream(name, core) {
+  return startServer(name, 'upstream', { core });
 }

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 
 /**
@@ -18,15 +19,19 @@ export function createRs256Key() {
   return { kid: KID, privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' } };
 }
 
-/** Serves `{ keys: [publicJwk] }` at /jwks on 127.0.0.1 (an ephemeral port); the issuer is its base URL. */
-export async function startJwksServer(publicJwk) {
+/**
+ * Serves `{ keys: [publicJwk] }` at /jwks on 127.0.0.1 (an ephemeral port); the issuer is its base URL. With
+ * `tls` (`{ key, cert }`, PEM) it serves https, for clients that refuse a plain-http JWKS URL.
+ */
+export async function startJwksServer(publicJwk, { tls } = {}) {
   const body = JSON.stringify({ keys: [publicJwk] });
-  const server = createServer((request, response) => {
+  const handler = (request, response) => {
     if (request.url !== '/jwks') return void response.writeHead(404).end();
     response.writeHead(200, { 'content-type': 'application/json' }).end(body);
-  });
+  };
+  const server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
   return {
     issuer,
     jwksUri: `${issuer}/jwks`,

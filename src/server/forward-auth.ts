@@ -111,11 +111,6 @@ function scanHeaders(rawHeaders: string[]): ForwardHeaders {
   return found;
 }
 
-/** Every Authorization header value of a request (Node keeps only one in `headers`). */
-export function authorizationHeaders(rawHeaders: string[]): string[] {
-  return scanHeaders(rawHeaders).authorization;
-}
-
 /** Authorization values and W3C trace context of a request, read in one pass over its raw headers. */
 export function credentialAndTraceHeaders(rawHeaders: string[]): Pick<GateRequest, 'authorization' | 'traceparent' | 'tracestate'> {
   const { authorization, traceparent, tracestate } = scanHeaders(rawHeaders);

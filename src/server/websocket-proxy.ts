@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../telemetry/logger.js';
 import type { AccessGate } from './access-gate.js';
-import { authorizationHeaders } from './forward-auth.js';
+import { credentialAndTraceHeaders } from './forward-auth.js';
 import { HOP_BY_HOP_HEADERS } from './hop-by-hop.js';
 import { SHUTTING_DOWN, UNSUPPORTED_UPGRADE, UPSTREAM_TIMEOUT, upstreamFailure } from './proxy-answers.js';
 import { upstreamTarget, type UpstreamRequestHeaders } from './proxy-request.js';
@@ -68,7 +68,7 @@ export class WebSocketProxy {
     const decision = await this.options.gate.decide({
       method: request.method ?? 'GET',
       target: request.url ?? '/',
-      authorization: authorizationHeaders(request.rawHeaders),
+      ...credentialAndTraceHeaders(request.rawHeaders),
     });
     if (socket.destroyed) return;
     if (!decision.allowed) return refuse(socket, decision.denial!);

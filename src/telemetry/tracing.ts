@@ -57,6 +57,9 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
     serviceName: env.OTEL_SERVICE_NAME || 'tokenwatch',
     traceExporter: new OTLPTraceExporter(),
     instrumentations: [],
+    // Parents are passed explicitly, never read from an active context: the default AsyncLocalStorage context
+    // manager would hook every promise in the process for nothing (bench/ telemetry suite).
+    contextManager: null as unknown as undefined,
   });
   sdk.start();
   logger.info({ event: 'tracing_started', endpoint }, 'OpenTelemetry tracing on');
