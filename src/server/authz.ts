@@ -19,6 +19,7 @@ export interface AuthzServerDeps {
  * not set keeps a client-sent `x-auth-client-id` from reaching the app when the token has no such claim.
  */
 const ENVOY_HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2', 'cache-control', 'no-store'];
 
 /**
@@ -62,7 +63,9 @@ export function buildAuthzServer({ config, gate, answers, identityHeaderNames, l
     response.end('{}');
   }
 
-  return createServer({ maxHeaderSize: config.limits.headerBytes }, (request, response) => {
+  // Idle keep-alive connections stay open 72 s, as on Fastify's listeners: longer than the idle timeouts of the
+  // proxies that call a check (NGINX 60 s, load balancers 60 s), so a proxy never reuses a connection as it closes.
+  return createServer({ maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
     // A check never needs the body; reading it off keeps the connection reusable.
     if (!request.complete) request.resume();
     answer(request, response).catch((error: unknown) => onFailure(response, error));

@@ -223,3 +223,22 @@ async function publishedJwk(kid: string): Promise<JWK> {
   const document = (await (await fetch(jwks().jwksUri)).json()) as { keys: JWK[] };
   return document.keys.find((key) => key.kid === kid)!;
 }
+
+describe('connections', () => {
+  test('an idle keep-alive connection outlives the Node default of 5 s, so a calling proxy never reuses a closing one', async () => {
+    const net = await import('node:net');
+    const url = new URL(sidecar().dataPlaneUrl);
+    const socket = net.connect(Number(url.port), url.hostname);
+    const answers: string[] = [];
+    socket.on('data', (chunk: Buffer) => answers.push(chunk.toString('latin1')));
+    const request = `GET /healthz HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`;
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(request);
+    await new Promise((resolve) => setTimeout(resolve, 5500));
+    expect(socket.destroyed || socket.readyState !== 'open').toBe(false);
+    socket.write(request);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+    expect(answers.join('').match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+  }, 10_000);
+});
