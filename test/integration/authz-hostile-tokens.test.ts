@@ -234,11 +234,11 @@ describe('connections', () => {
     const request = `GET /healthz HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`;
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write(request);
-    await new Promise((resolve) => setTimeout(resolve, 5500));
+    await new Promise((resolve) => setTimeout(resolve, 7000));
     expect(socket.destroyed || socket.readyState !== 'open').toBe(false);
     socket.write(request);
     await new Promise((resolve) => setTimeout(resolve, 200));
     socket.destroy();
     expect(answers.join('').match(/HTTP\/1\.1 200/g)).toHaveLength(2);
-  }, 10_000);
+  }, 12_000);
 });
