@@ -21,7 +21,7 @@ const REQUEST = { path: '/authz', headers: { 'X-Original-Method': 'GET', 'X-Orig
 const TRACING_OFF = { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', OTEL_SDK_DISABLED: 'true' };
 const SAMPLER_ARG = '0.1';
 
-/** The three variants; `args` go to bench/servers/tokenwatch-telemetry.mjs. */
+/** The three variants; `args` go to bench/servers/tokenwatch.mjs. */
 const SCENARIOS = [
   { id: 'off', label: 'all telemetry off (observeValidations: false)', args: ['--no-observe-validations'], tracing: false },
   { id: 'observed', label: 'metrics + audit log (every success logged)', args: [], tracing: false },
@@ -75,7 +75,7 @@ async function startServers(scenarios, fixtures, progress, profileDir) {
         ? { OTEL_EXPORTER_OTLP_ENDPOINT: servers.sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: SAMPLER_ARG }
         : TRACING_OFF;
       const logFile = join(fixtures.logDir, `${scenario.id}.log`);
-      const server = await startServer(`tokenwatch-${scenario.id}`, 'tokenwatch-telemetry', {
+      const server = await startServer(`tokenwatch-${scenario.id}`, 'tokenwatch', {
         args: scenario.args,
         profileDir,
         env: { ...tracingEnv, BENCH_TOKENWATCH_CONFIG: JSON.stringify(tokenwatchConfig(fixtures.jwks)), BENCH_LOG_FILE: logFile },
