@@ -14,6 +14,11 @@ export class TokenCache {
     this.entries = maxEntries > 0 ? new LRUCache<string, VerifiedToken>({ max: maxEntries, ttlAutopurge: false }) : undefined;
   }
 
+  /** False with `maxEntries: 0`: then nothing is hashed, stored or looked up. */
+  get enabled(): boolean {
+    return this.entries !== undefined;
+  }
+
   static keyOf(token: string): string {
     return hash('sha256', token, 'base64');
   }

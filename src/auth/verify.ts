@@ -35,11 +35,25 @@ export class TokenValidator {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Resolves with the verified token, or rejects with an AuthFailure whose `context` says what was known. */
+  async validate(token: string): Promise<Validation> {
+    return this.validateNow(token);
+  }
+
   /**
-   * The verified token from the cache, checked as every hit is (its key still published, keys usable, times), or
-   * undefined on a miss. Synchronous, so a hot token costs no promise. Throws an AuthFailure.
+   * Like validate, but a cache hit returns synchronously, so a hot token costs no promise; a failure may be thrown
+   * rather than rejected. The token is hashed once, and not at all when the cache is off.
    */
-  fromCache(token: string, cacheKey: string): Validation | undefined {
+  validateNow(token: string): Validation | Promise<Validation> {
+    if (token.length > this.maxTokenBytes) {
+      throw withContext(new AuthFailure('malformed', `token is larger than ${this.maxTokenBytes} bytes`), { cache: 'miss' });
+    }
+    const cacheKey = this.cache.enabled ? TokenCache.keyOf(token) : undefined;
+    return (cacheKey !== undefined && this.fromCache(cacheKey)) || this.verifyAndCache(token, cacheKey);
+  }
+
+  /** A cached token, checked as every hit is (its key still published, keys usable, times); undefined on a miss. */
+  private fromCache(cacheKey: string): Validation | undefined {
     const cached = this.cache.get(cacheKey);
     if (!cached) return undefined;
     const issuer = this.issuers.get(cached.issuer)!;
@@ -53,23 +67,10 @@ export class TokenValidator {
     return { token: cached, cache: 'hit' };
   }
 
-  /** Resolves with the verified token, or rejects with an AuthFailure whose `context` says what was known. */
-  async validate(token: string): Promise<Validation> {
-    if (token.length > this.maxTokenBytes) {
-      throw withContext(new AuthFailure('malformed', `token is larger than ${this.maxTokenBytes} bytes`), { cache: 'miss' });
-    }
-    const cacheKey = TokenCache.keyOf(token);
-    const cached = this.fromCache(token, cacheKey);
-    if (cached) return cached;
+  private async verifyAndCache(token: string, cacheKey: string | undefined): Promise<Validation> {
     const verified = await this.verify(token);
-    this.cache.set(cacheKey, verified, this.now());
+    if (cacheKey !== undefined) this.cache.set(cacheKey, verified, this.now());
     return { token: verified, cache: 'miss' };
-  }
-
-  /** Like validate, but a cache hit returns synchronously (no promise on the hot path). */
-  validateNow(token: string): Validation | Promise<Validation> {
-    if (token.length > this.maxTokenBytes) return this.validate(token);
-    return this.fromCache(token, TokenCache.keyOf(token)) ?? this.validate(token);
   }
 
   private async verify(token: string): Promise<VerifiedToken> {

@@ -6,9 +6,6 @@ import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { recordSidecarOutput } from './secret-audit.js';
 
-/** Every line any test sidecar logged: the secrets test greps it for tokens. */
-export const capturedLogLines: string[] = [];
-
 export interface TestSidecar extends Sidecar {
   /** Log lines of this sidecar (parsed JSON). */
   logs: Array<Record<string, unknown>>;
@@ -25,7 +22,6 @@ export async function startTestSidecar(raw: Record<string, unknown>): Promise<Te
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line) continue;
-        capturedLogLines.push(line);
         recordSidecarOutput(line);
         logs.push(JSON.parse(line) as Record<string, unknown>);
       }
