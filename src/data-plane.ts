@@ -7,7 +7,7 @@ import { RouteTable } from './policy/routes.js';
 import { AccessGate } from './server/access-gate.js';
 import { Answers } from './server/answers.js';
 import { buildAuthzServer } from './server/authz.js';
-import { fastifyListener, httpListener, type Listener } from './server/listener.js';
+import { httpListener, type Listener } from './server/listener.js';
 import { buildProxyServer } from './server/proxy.js';
 import { AuditLog } from './telemetry/audit-log.js';
 import type { Logger } from './telemetry/logger.js';
@@ -53,7 +53,7 @@ export function buildDataPlane(
   }
   const listener =
     config.mode === 'proxy'
-      ? fastifyListener(buildProxyServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics }))
+      ? buildProxyServer({ config, gate, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics })
       : httpListener(buildAuthzServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger }));
   return { issuers, tokenCache, listener };
 }

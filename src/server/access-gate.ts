@@ -4,7 +4,7 @@ import type { Validation, TokenValidator } from '../auth/verify.js';
 import type { VerifiedToken } from '../auth/verified-token.js';
 import { PathRejected, parseRequestTarget } from '../policy/normalize.js';
 import type { RouteRule, RouteTable } from '../policy/routes.js';
-import type { ValidationSpanFacts, ValidationTracing } from '../telemetry/tracing.js';
+import type { ValidationSpan, ValidationSpanFacts, ValidationTracing } from '../telemetry/tracing.js';
 import type { Answers, Denial } from './answers.js';
 
 /** The request whose access is decided: in forward-auth mode the original request, as the proxy reported it. */
@@ -32,8 +32,8 @@ export interface GateDecision {
   readonly token: VerifiedToken | undefined;
   /** The failure, also when report-only let the request through. */
   readonly failure: AuthFailure | undefined;
-  /** `traceparent` for the upstream request when tracing is on (the validation span as parent). */
-  readonly traceparent: string | undefined;
+  /** The validation span when tracing is on: its `traceparent()` makes it the upstream request's parent. */
+  readonly trace: ValidationSpan | undefined;
 }
 
 /** One finished token validation, reported to telemetry (metrics, spans, audit log). */
@@ -68,7 +68,12 @@ export class AccessGate {
     private readonly tracing: ValidationTracing | undefined,
   ) {}
 
-  async decide(request: GateRequest): Promise<GateDecision> {
+  /**
+   * Synchronous whenever the validation is (a cache hit, a refusal before any signature is checked): a promise
+   * only when a signature must be verified or keys fetched. Callers branch on `instanceof Promise`, so the hot path
+   * allocates no promise and waits for no microtask.
+   */
+  decide(request: GateRequest): GateDecision | Promise<GateDecision> {
     let path: string;
     let query: string | undefined;
     try {
@@ -87,40 +92,64 @@ export class AccessGate {
 
     const started = performance.now();
     const span = this.tracing?.start(request, performance.timeOrigin + started);
-    let validation: Validation | undefined;
-    let failure: AuthFailure | undefined;
+    const check: Check = { request, path, query, route, span, started };
+    let pending: Validation | Promise<Validation>;
     try {
       const token = extractBearerToken({ authorization: request.authorization, query }, this.allowQueryToken);
       if (token === undefined) throw new AuthFailure('missing_token', 'a bearer token is required');
-      const pending = this.validator.validateNow(token);
-      validation = pending instanceof Promise ? await pending : pending;
-      if (!hasScopes(validation.token, route.scopes)) {
-        throw new AuthFailure('insufficient_scope', 'the token lacks a scope this route requires', { requiredScopes: route.scopes });
-      }
+      pending = this.validator.validateNow(token);
     } catch (error) {
+      return this.conclude(check, undefined, error);
+    }
+    if (pending instanceof Promise) {
+      return pending.then(
+        (validation) => this.conclude(check, validation, undefined),
+        (error: unknown) => this.conclude(check, undefined, error),
+      );
+    }
+    return this.conclude(check, pending, undefined);
+  }
+
+  /** Scopes, enforcement, the decision, and the report to telemetry, once the token is validated or refused. */
+  private conclude(check: Check, validation: Validation | undefined, error: unknown): GateDecision {
+    const { request, path, query, route, span, started } = check;
+    let failure: AuthFailure | undefined;
+    if (error !== undefined) {
       if (!(error instanceof AuthFailure)) throw error;
       failure = error;
+    } else if (!hasScopes(validation!.token, route.scopes)) {
+      failure = new AuthFailure('insufficient_scope', 'the token lacks a scope this route requires', { requiredScopes: route.scopes });
     }
 
-    const traceparent = span ? this.tracing!.traceparentOf(span) : undefined;
     let decision: GateDecision;
-    if (!failure) decision = allow(path, query, route, validation!.token.identityHeaders, validation!.token, undefined, traceparent);
-    else if (route.enforcement === 'report-only') decision = allow(path, query, route, NO_HEADERS, undefined, failure, traceparent);
+    if (!failure) decision = allow(path, query, route, validation!.token.identityHeaders, validation!.token, undefined, span);
+    else if (route.enforcement === 'report-only') decision = allow(path, query, route, NO_HEADERS, undefined, failure, span);
     else decision = deny(this.answers.forFailure(failure), path, query, route, failure);
 
     if (span) this.tracing!.end(span, spanFacts(route, validation, failure, decision.allowed));
-    const report: ValidationReport = {
-      request,
-      traceId: span?.spanContext().traceId,
-      route,
-      decision,
-      validation,
-      failure,
-      seconds: (performance.now() - started) / 1000,
-    };
-    this.observer?.validated(report);
+    if (this.observer) {
+      this.observer.validated({
+        request,
+        traceId: span?.traceId,
+        route,
+        decision,
+        validation,
+        failure,
+        seconds: (performance.now() - started) / 1000,
+      });
+    }
     return decision;
   }
+}
+
+/** What a validation under way carries from the request to its conclusion. */
+interface Check {
+  readonly request: GateRequest;
+  readonly path: string;
+  readonly query: string | undefined;
+  readonly route: RouteRule;
+  readonly span: ValidationSpan | undefined;
+  readonly started: number;
 }
 
 function hasScopes(token: VerifiedToken, required: readonly string[]): boolean {
@@ -135,9 +164,9 @@ function allow(
   identityHeaders: ReadonlyArray<readonly [string, string]>,
   token: VerifiedToken | undefined,
   failure: AuthFailure | undefined,
-  traceparent: string | undefined = undefined,
+  trace: ValidationSpan | undefined = undefined,
 ): GateDecision {
-  return { allowed: true, denial: undefined, path, query, route, identityHeaders, token, failure, traceparent };
+  return { allowed: true, denial: undefined, path, query, route, identityHeaders, token, failure, trace };
 }
 
 function deny(
@@ -147,7 +176,7 @@ function deny(
   route: RouteRule | undefined,
   failure: AuthFailure | undefined,
 ): GateDecision {
-  return { allowed: false, denial, path, query, route, identityHeaders: NO_HEADERS, token: undefined, failure, traceparent: undefined };
+  return { allowed: false, denial, path, query, route, identityHeaders: NO_HEADERS, token: undefined, failure, trace: undefined };
 }
 
 function spanFacts(route: RouteRule, validation: Validation | undefined, failure: AuthFailure | undefined, allowed: boolean): ValidationSpanFacts {

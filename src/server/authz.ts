@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { AccessGate } from './access-gate.js';
+import type { AccessGate, GateDecision } from './access-gate.js';
 import type { Answers, Denial } from './answers.js';
 import { originalRequest } from './forward-auth.js';
+import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from './http-options.js';
 
 export interface AuthzServerDeps {
   config: Pick<Config, 'authz' | 'limits'>;
@@ -19,7 +20,6 @@ export interface AuthzServerDeps {
  * not set keeps a client-sent `x-auth-client-id` from reaching the app when the token has no such claim.
  */
 const ENVOY_HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2', 'cache-control', 'no-store'];
 
 /**
@@ -48,10 +48,21 @@ export function buildAuthzServer({ config, gate, answers, identityHeaderNames, l
     return headers;
   }
 
-  async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  function answer(request: IncomingMessage, response: ServerResponse): void {
     const original = originalRequest(request, requestSource, pathPrefix);
     if ('error' in original) return writeDenial(response, original.status === 404 ? answers.notACheck : answers.badPath(original.error));
-    const decision = await gate.decide(original);
+    const decision = gate.decide(original);
+    if (decision instanceof Promise) {
+      decision.then(
+        (settled) => writeDecision(response, settled),
+        (error: unknown) => onFailure(response, error),
+      );
+    } else {
+      writeDecision(response, decision);
+    }
+  }
+
+  function writeDecision(response: ServerResponse, decision: GateDecision): void {
     if (!decision.allowed) return writeDenial(response, decision.denial!);
     response.writeHead(200, allowHeaders(decision.identityHeaders));
     response.end();
@@ -63,12 +74,14 @@ export function buildAuthzServer({ config, gate, answers, identityHeaderNames, l
     response.end('{}');
   }
 
-  // Idle keep-alive connections stay open 72 s, as on Fastify's listeners: longer than the idle timeouts of the
-  // proxies that call a check (NGINX 60 s, load balancers 60 s), so a proxy never reuses a connection as it closes.
-  return createServer({ maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
+  return createServer({ maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: LISTENER_KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
     // A check never needs the body; reading it off keeps the connection reusable.
     if (!request.complete) request.resume();
-    answer(request, response).catch((error: unknown) => onFailure(response, error));
+    try {
+      answer(request, response);
+    } catch (error) {
+      onFailure(response, error);
+    }
   });
 }
 

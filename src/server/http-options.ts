@@ -13,3 +13,10 @@ export function listenerOptions(maxHeaderBytes = 16_384): FastifyServerOptions {
     routerOptions: { maxParamLength: 500 },
   } as FastifyServerOptions;
 }
+
+/**
+ * Idle keep-alive connections of the data-plane listeners stay open 72 s, as on Fastify's listeners: longer than the
+ * idle timeouts of what calls them (NGINX 60 s, cloud load balancers 60 s), so a caller never reuses a connection
+ * just as tokenwatch closes it.
+ */
+export const LISTENER_KEEP_ALIVE_TIMEOUT_MS = 72_000;

@@ -22,7 +22,13 @@ export function fastifyListener(app: FastifyInstance): Listener {
   };
 }
 
-export function httpListener(server: Server): Listener {
+/** Work done around a node:http server's close: before it stops accepting, and once its last connection has ended. */
+export interface CloseHooks {
+  beforeClose?(): void;
+  afterClose?(): Promise<void>;
+}
+
+export function httpListener(server: Server, hooks: CloseHooks = {}): Listener {
   return {
     httpServer: server,
     listen: (address) =>
@@ -33,7 +39,11 @@ export function httpListener(server: Server): Listener {
           resolve(boundUrl(server));
         });
       }),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    async close() {
+      hooks.beforeClose?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await hooks.afterClose?.();
+    },
   };
 }
 

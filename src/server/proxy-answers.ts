@@ -1,16 +1,31 @@
+import type { ServerResponse } from 'node:http';
+
 /** An answer tokenwatch gives itself in proxy mode when the exchange with the upstream cannot happen. */
 export interface ProxyAnswer {
   readonly status: 400 | 413 | 502 | 503 | 504;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** The headers plus content-length, flat as `writeHead` takes them. */
+  readonly rawHeaders: readonly string[];
+  /** The same with `connection: close`, for a request whose body was left unread. */
+  readonly closingRawHeaders: readonly string[];
 }
 
 function answer(status: ProxyAnswer['status'], error: string, reason: string, description: string): ProxyAnswer {
-  return {
-    status,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    body: JSON.stringify({ error, reason, error_description: description }),
-  };
+  const headers = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+  const body = JSON.stringify({ error, reason, error_description: description });
+  const rawHeaders = [...Object.entries(headers).flat(), 'content-length', String(Buffer.byteLength(body))];
+  return { status, headers, body, rawHeaders, closingRawHeaders: [...rawHeaders, 'connection', 'close'] };
+}
+
+/** Writes one of tokenwatch's own answers, closing the connection after it when `close` is set. */
+export function writeProxyAnswer(response: ServerResponse, proxyAnswer: ProxyAnswer, close: boolean): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  response.writeHead(proxyAnswer.status, (close ? proxyAnswer.closingRawHeaders : proxyAnswer.rawHeaders) as string[]);
+  response.end(proxyAnswer.body);
 }
 
 export const BODY_TOO_LARGE = answer(413, 'payload_too_large', 'body_too_large', 'the request body exceeds limits.bodyBytes');

@@ -78,7 +78,7 @@ export class WebSocketProxy {
       port: this.upstreamPort,
       method: request.method,
       path: upstreamTarget(decision),
-      headers: this.options.headers.build(request, decision.identityHeaders, decision.traceparent, protocol),
+      headers: this.options.headers.build(request, decision.identityHeaders, decision.trace?.traceparent(), protocol),
       agent: false,
       timeout: this.options.timeoutMs,
     });

@@ -1,4 +1,5 @@
 import type { GateObserver, ValidationReport } from '../server/access-gate.js';
+import { auditLine, pinoLineFormat, type AuditLevel, type PinoLineFormat } from './audit-line.js';
 import type { Logger } from './logger.js';
 import { traceIdOf } from './tracing.js';
 
@@ -10,38 +11,55 @@ export interface AuditLogOptions {
 /**
  * One `token_validated` event per validation with the seed's fields. It names the client, scopes, issuer and
  * reason; never the token, its signature or any secret.
+ *
+ * The line is built by audit-line.ts and written straight to the logger's destination, the stream pino writes every
+ * other line to (so lines stay in order): pino's generic serialisation of the event was most of telemetry's cost per
+ * request. The line is byte-compatible with pino's. A logger whose format audit-line.ts cannot reproduce (a child,
+ * no stream of its own, a mixin...) gets the event object through pino, as before.
  */
 export class AuditLog implements GateObserver {
+  /** Read once: the destination stream and line format of the logger, when the line can be written directly. */
+  private readonly direct: PinoLineFormat | undefined;
+
   constructor(
     private readonly logger: Logger,
     private readonly options: AuditLogOptions,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.direct = pinoLineFormat(logger);
+  }
 
   validated(report: ValidationReport): void {
     const failure = report.failure;
-    const level = failure ? 'warn' : 'info';
+    const level: AuditLevel = failure ? 'warn' : 'info';
     if (!this.logger.isLevelEnabled(level)) return;
     if (!failure && !(this.options.successSampleRate >= 1 || this.random() < this.options.successSampleRate)) return;
-    const token = report.validation?.token;
-    this.logger[level]({
-      event: 'token_validated',
-      trace_id: report.traceId ?? traceIdOf(report.request.traceparent),
-      client_id: token?.clientId,
-      grant_type: token?.grantType,
-      scopes: token ? [...token.scopes] : undefined,
-      validation_result: failure ? 'failure' : 'success',
-      failure_reason: failure?.reason,
-      failure_description: failure?.description,
-      auth_server: token?.issuer ?? failure?.context?.issuer,
-      kid: token?.key.kid ?? failure?.context?.kid,
-      cache: report.validation?.cache ?? failure?.context?.cache,
-      duration_ms: Math.round(report.seconds * 1e6) / 1e3,
-      route: report.route.pattern,
-      method: report.request.method,
-      status: report.decision.allowed ? 200 : report.decision.denial!.status,
-      enforcement: report.route.enforcement,
-      ...(failure && report.decision.allowed ? { let_through: true } : {}),
-    });
+    if (this.direct) this.direct.stream.write(auditLine(this.direct, level, report));
+    else this.logger[level](eventOf(report));
   }
+}
+
+/** The event as an object, for pino's own serialisation; audit-line.ts writes the same members in the same order. */
+function eventOf(report: ValidationReport): Record<string, unknown> {
+  const failure = report.failure;
+  const token = report.validation?.token;
+  return {
+    event: 'token_validated',
+    trace_id: report.traceId ?? traceIdOf(report.request.traceparent),
+    client_id: token?.clientId,
+    grant_type: token?.grantType,
+    scopes: token ? [...token.scopes] : undefined,
+    validation_result: failure ? 'failure' : 'success',
+    failure_reason: failure?.reason,
+    failure_description: failure?.description,
+    auth_server: token?.issuer ?? failure?.context?.issuer,
+    kid: token?.key.kid ?? failure?.context?.kid,
+    cache: report.validation?.cache ?? failure?.context?.cache,
+    duration_ms: Math.round(report.seconds * 1e6) / 1e3,
+    route: report.route.pattern,
+    method: report.request.method,
+    status: report.decision.allowed ? 200 : report.decision.denial!.status,
+    enforcement: report.route.enforcement,
+    ...(failure && report.decision.allowed ? { let_through: true } : {}),
+  };
 }

@@ -1,10 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotCounter, type CounterSlot } from './hot-counter.js';
+import { HotHistogram, type HistogramSlot } from './hot-histogram.js';
 import { FAILURE_REASONS, type FailureReason } from '../auth/reasons.js';
 import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../auth/keys.js';
 import type { IdpFetchResult } from '../auth/idp-fetch.js';
 import type { GateObserver, ValidationReport } from '../server/access-gate.js';
-import type { UpstreamObserver, UpstreamStatusClass } from '../server/proxy.js';
+import type { UpstreamObserver, UpstreamStatusClass } from '../server/proxy-exchange.js';
 
 /** Label value for an issuer that is not configured (or a token with no readable `iss`). */
 export const UNKNOWN_ISSUER = 'unknown';
@@ -53,7 +54,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     labelNames: ['reason', 'issuer'] as const,
     registers: [this.registry],
   });
-  readonly validationDuration = new Histogram({
+  readonly validationDuration = new HotHistogram({
     name: 'token_validation_duration_seconds',
     help: 'Time to validate a token (extraction, cache, signature, claims, scopes).',
     labelNames: ['result', 'cache'] as const,
@@ -136,7 +137,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     buckets: AGE_BUCKETS,
     registers: [this.registry],
   });
-  readonly upstreamDuration = new Histogram({
+  readonly upstreamDuration = new HotHistogram({
     name: 'upstream_request_duration_seconds',
     help: 'Time for the upstream to answer a proxied request (to response headers), by status class; error when it did not answer.',
     labelNames: ['status_class'] as const,
@@ -153,7 +154,9 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   private readonly issuerSlots = new Map<string, IssuerSlots>();
   private readonly scopeSlots = new Map<string, CounterSlot>();
   private readonly otherScopeSlot: CounterSlot;
-  private readonly durationChildren: Record<'success' | 'failure', Record<'hit' | 'miss', Histogram.Internal<'result' | 'cache'>>>;
+  private readonly durationChildren: Record<'success' | 'failure', Record<'hit' | 'miss', HistogramSlot>>;
+  /** Made at a status class's first answer: forward-auth mode never shows upstream series. */
+  private readonly upstreamSlots: Partial<Record<UpstreamStatusClass, HistogramSlot>> = {};
 
   constructor(options: MetricsOptions) {
     this.issuers = new Set(options.issuers);
@@ -188,7 +191,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     }
     for (const scope of options.routeScopes) this.scopeSlots.set(scope, this.scopeTotal.slot({ scope }));
     this.otherScopeSlot = this.scopeTotal.slot({ scope: OTHER });
-    const duration = (result: string, cache: string) => this.validationDuration.labels(result, cache);
+    const duration = (result: string, cache: string) => this.validationDuration.slot({ result, cache });
     this.durationChildren = {
       success: { hit: duration('success', 'hit'), miss: duration('success', 'miss') },
       failure: { hit: duration('failure', 'hit'), miss: duration('failure', 'miss') },
@@ -260,7 +263,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   }
 
   upstreamAnswered(statusClass: UpstreamStatusClass, seconds: number): void {
-    this.upstreamDuration.labels(statusClass).observe(seconds);
+    (this.upstreamSlots[statusClass] ??= this.upstreamDuration.slot({ status_class: statusClass })).observe(seconds);
   }
 
   /** The stores whose state `jwks_stale` reports at each scrape. */

@@ -1,5 +1,15 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import type { Logger } from './logger.js';
+import {
+  accumulate,
+  parseTraceparent,
+  randomSpanId,
+  randomTraceWords,
+  ratioUpperBound,
+  samplingPlan,
+  wordsToHex,
+  type SamplingPlan,
+} from './trace-sampling.js';
 
 /** The W3C trace context of an incoming request, as its headers carried it. */
 export interface IncomingTraceContext {
@@ -22,12 +32,18 @@ export interface ValidationSpanFacts {
   readonly description: string | undefined;
 }
 
+/** The span of one validation, recorded or not: what the request path reads of it. */
+export interface ValidationSpan {
+  /** Trace id (32 hex digits) for the audit log. */
+  readonly traceId: string;
+  /** `traceparent` for the request to the upstream: this span as parent, with its sampled flag. */
+  traceparent(): string;
+}
+
 /** Spans for token validation. Absent (undefined) when tracing is off, so the request path does no tracing work at all. */
 export interface ValidationTracing {
-  start(incoming: IncomingTraceContext, startTime: number): Span;
-  end(span: Span, facts: ValidationSpanFacts): void;
-  /** `traceparent` for the request to the upstream: the validation span as parent. */
-  traceparentOf(span: Span): string | undefined;
+  start(incoming: IncomingTraceContext, startTime: number): ValidationSpan;
+  end(span: ValidationSpan, facts: ValidationSpanFacts): void;
 }
 
 export interface Tracing {
@@ -49,57 +65,144 @@ const HEADER_GETTER: TextMapGetter<IncomingTraceContext> = {
 export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Promise<Tracing | undefined> {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || !endpoint) return undefined;
-  const [{ NodeSDK }, { OTLPTraceExporter }] = await Promise.all([
+  const [{ NodeSDK, tracing }, { OTLPTraceExporter }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/exporter-trace-otlp-http'),
   ]);
+  const plan = samplingPlan(env);
+  const ids = new PresetTraceIds();
+  let sampler: InstanceType<typeof tracing.ParentBasedSampler> | InstanceType<typeof tracing.TraceIdRatioBasedSampler> | undefined;
+  if (plan) {
+    const root = new tracing.TraceIdRatioBasedSampler(plan.rootRatio);
+    sampler = plan.parentBased ? new tracing.ParentBasedSampler({ root }) : root;
+  }
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || 'tokenwatch',
     traceExporter: new OTLPTraceExporter(),
     instrumentations: [],
+    // The sampler tokenwatch's fast path decides with (see trace-sampling.ts); the SDK's own choice from the same
+    // variables when tokenwatch does not know the sampler's name.
+    ...(sampler ? { sampler } : {}),
+    idGenerator: ids,
     // Parents are passed explicitly, never read from an active context: the default AsyncLocalStorage context
     // manager would hook every promise in the process for nothing (bench/ telemetry suite).
     contextManager: null as unknown as undefined,
   });
   sdk.start();
-  logger.info({ event: 'tracing_started', endpoint }, 'OpenTelemetry tracing on');
-  return { validation: new OtelValidationTracing(trace.getTracer(TRACER_NAME)), shutdown: () => sdk.shutdown() };
+  logger.info({ event: 'tracing_started', endpoint, sampler: plan?.name ?? env.OTEL_TRACES_SAMPLER }, 'OpenTelemetry tracing on');
+  return { validation: new OtelValidationTracing(trace.getTracer(TRACER_NAME), plan, ids), shutdown: () => sdk.shutdown() };
+}
+
+/**
+ * The SDK's id generator, with one twist: the trace id of the next root span can be set beforehand, so that a root
+ * span the fast path decided to sample gets exactly the id the decision was made on.
+ */
+class PresetTraceIds {
+  next: string | undefined;
+
+  generateTraceId(): string {
+    const preset = this.next;
+    this.next = undefined;
+    return preset ?? wordsToHex(randomTraceWords());
+  }
+
+  generateSpanId(): string {
+    return randomSpanId();
+  }
 }
 
 class OtelValidationTracing implements ValidationTracing {
-  constructor(private readonly tracer: Tracer) {}
+  private readonly rootUpperBound: number | undefined;
 
-  start(incoming: IncomingTraceContext, startTime: number): Span {
-    const parent = incoming.traceparent ? propagation.extract(ROOT_CONTEXT, incoming, HEADER_GETTER) : ROOT_CONTEXT;
-    return this.tracer.startSpan('token.validate', { kind: SpanKind.INTERNAL, startTime }, parent);
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly plan: SamplingPlan | undefined,
+    private readonly ids: PresetTraceIds,
+  ) {
+    this.rootUpperBound = plan ? ratioUpperBound(plan.rootRatio) : undefined;
   }
 
-  end(span: Span, facts: ValidationSpanFacts): void {
-    if (span.isRecording()) {
-      span.setAttributes({
-        'oauth.validation.result': facts.result,
-        'tokenwatch.cache': facts.cache,
-        'tokenwatch.route': facts.route,
-        'tokenwatch.enforcement': facts.enforcement,
-      });
-      if (facts.issuer !== undefined) span.setAttribute('oauth.issuer', facts.issuer);
-      if (facts.clientId !== undefined) span.setAttribute('oauth.client_id', facts.clientId);
-      if (facts.grantType !== undefined) span.setAttribute('oauth.grant_type', facts.grantType);
-      if (facts.scopes !== undefined) span.setAttribute('oauth.scopes', [...facts.scopes]);
-      if (facts.kid !== undefined) span.setAttribute('jwt.kid', facts.kid);
-      if (facts.reason !== undefined) {
-        span.setAttribute('oauth.failure.reason', facts.reason);
-        span.setAttribute('tokenwatch.let_through', facts.letThrough);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: facts.reason });
+  start(incoming: IncomingTraceContext, startTime: number): ValidationSpan {
+    if (this.plan) {
+      if (!incoming.traceparent) {
+        // A root span: decided on its trace id, as TraceIdRatioBasedSampler would.
+        const words = randomTraceWords();
+        if (accumulate(words) >= this.rootUpperBound!) return new UnrecordedSpan(words, undefined);
+        this.ids.next = wordsToHex(words);
+        return this.record(ROOT_CONTEXT, startTime);
       }
+      // ParentBasedSampler follows a remote parent's flag; the other samplers decide on the parent's trace id, and
+      // a header only the SDK's propagator can judge (a later version's extra fields) goes to the SDK as well.
+      const parent = parseTraceparent(incoming.traceparent);
+      if (parent && !parent.sampled && this.plan.parentBased) return new UnrecordedSpan(undefined, parent.traceId);
+    }
+    const context = incoming.traceparent ? propagation.extract(ROOT_CONTEXT, incoming, HEADER_GETTER) : ROOT_CONTEXT;
+    return this.record(context, startTime);
+  }
+
+  end(span: ValidationSpan, facts: ValidationSpanFacts): void {
+    if (span instanceof RecordedSpan) span.finish(facts);
+  }
+
+  private record(context: Context, startTime: number): ValidationSpan {
+    const span = this.tracer.startSpan('token.validate', { kind: SpanKind.INTERNAL, startTime }, context);
+    return span.isRecording() ? new RecordedSpan(span) : new UnrecordedSpan(undefined, span.spanContext().traceId, span.spanContext().spanId);
+  }
+}
+
+/** A span the sampler dropped: only ids, turned into hex when read. */
+class UnrecordedSpan implements ValidationSpan {
+  private traceHex: string | undefined;
+
+  constructor(
+    private readonly traceWords: readonly [number, number, number, number] | undefined,
+    traceId: string | undefined,
+    private spanId: string | undefined = undefined,
+  ) {
+    this.traceHex = traceId;
+  }
+
+  get traceId(): string {
+    return (this.traceHex ??= wordsToHex(this.traceWords!));
+  }
+
+  traceparent(): string {
+    return `00-${this.traceId}-${(this.spanId ??= randomSpanId())}-00`;
+  }
+}
+
+/** A span the SDK records and exports. */
+class RecordedSpan implements ValidationSpan {
+  readonly traceId: string;
+
+  constructor(private readonly span: Span) {
+    this.traceId = span.spanContext().traceId;
+  }
+
+  traceparent(): string {
+    const context = this.span.spanContext();
+    return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 1).toString(16).padStart(2, '0')}`;
+  }
+
+  finish(facts: ValidationSpanFacts): void {
+    const span = this.span;
+    span.setAttributes({
+      'oauth.validation.result': facts.result,
+      'tokenwatch.cache': facts.cache,
+      'tokenwatch.route': facts.route,
+      'tokenwatch.enforcement': facts.enforcement,
+    });
+    if (facts.issuer !== undefined) span.setAttribute('oauth.issuer', facts.issuer);
+    if (facts.clientId !== undefined) span.setAttribute('oauth.client_id', facts.clientId);
+    if (facts.grantType !== undefined) span.setAttribute('oauth.grant_type', facts.grantType);
+    if (facts.scopes !== undefined) span.setAttribute('oauth.scopes', [...facts.scopes]);
+    if (facts.kid !== undefined) span.setAttribute('jwt.kid', facts.kid);
+    if (facts.reason !== undefined) {
+      span.setAttribute('oauth.failure.reason', facts.reason);
+      span.setAttribute('tokenwatch.let_through', facts.letThrough);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: facts.reason });
     }
     span.end();
-  }
-
-  traceparentOf(span: Span): string | undefined {
-    const context = span.spanContext();
-    if (!trace.isSpanContextValid(context)) return undefined;
-    return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 1).toString(16).padStart(2, '0')}`;
   }
 }
 

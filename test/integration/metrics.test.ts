@@ -54,7 +54,8 @@ describe('metrics on /metrics', () => {
       expect(moved('token_validation_failure_total', { reason, issuer }), reason).toBe(1);
       expect(moved('token_validation_total', { result: 'failure', issuer }), reason).toBe(1);
       expect(moved('token_validation_total', { result: 'success' }), reason).toBe(0);
-      expect(moved('token_validation_duration_seconds_count', { result: 'failure' }), reason).toBe(1);
+      const durations = (cache: string) => moved('token_validation_duration_seconds_count', { result: 'failure', cache });
+      expect(durations('hit') + durations('miss'), reason).toBe(1);
     }
   });
 

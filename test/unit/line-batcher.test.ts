@@ -1,0 +1,73 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { LineBatcher, type BatchWriter } from '../../src/telemetry/line-batcher.js';
+import { batchedDestination, createLogger } from '../../src/telemetry/logger.js';
+import { eventually } from '../support/eventually.js';
+
+function recordingWriter() {
+  const writes: string[] = [];
+  let syncFlushes = 0;
+  const writer: BatchWriter = {
+    write(chunk) {
+      writes.push(chunk.toString('utf8'));
+      return true;
+    },
+    flushSync() {
+      syncFlushes += 1;
+    },
+  };
+  return { writer, writes, syncFlushes: () => syncFlushes };
+}
+
+describe('LineBatcher', () => {
+  test('hands lines on in batches of at least the batch size, in order', () => {
+    const { writer, writes } = recordingWriter();
+    const batcher = new LineBatcher(writer, 100);
+    const lines = Array.from({ length: 50 }, (_, index) => `{"n":${index},"pad":"${'x'.repeat(index % 7)}"}\n`);
+    for (const line of lines) batcher.write(line);
+    expect(writes.length).toBeGreaterThan(1);
+    expect(writes.every((text) => text.length >= 100)).toBe(true);
+    batcher.flush();
+    expect(writes.join('')).toBe(lines.join(''));
+  });
+
+  test('nothing is handed on below the batch size until a flush; an empty flush writes nothing', () => {
+    const { writer, writes, syncFlushes } = recordingWriter();
+    const batcher = new LineBatcher(writer, 8192);
+    batcher.write('a\n');
+    batcher.write('b\n');
+    expect(writes).toEqual([]);
+    let called = false;
+    batcher.flush(() => (called = true));
+    expect(called).toBe(true);
+    expect(writes).toEqual(['a\nb\n']);
+    batcher.flush();
+    expect(writes).toHaveLength(1);
+    batcher.write('c\n');
+    batcher.flushSync();
+    expect(writes).toEqual(['a\nb\n', 'c\n']);
+    expect(syncFlushes()).toBe(1);
+  });
+
+  test('lines with multi-byte characters arrive as UTF-8', () => {
+    const { writer, writes } = recordingWriter();
+    const batcher = new LineBatcher(writer, 4);
+    batcher.write('{"client":"clé ☃ 𝄞"}\n');
+    expect(writes).toEqual(['{"client":"clé ☃ 𝄞"}\n']);
+  });
+
+  test('through pino into a real file: every line arrives whole and in order', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tokenwatch-batcher-')), 'log.jsonl');
+    const destination = batchedDestination(file) as LineBatcher;
+    const logger = createLogger('info', destination);
+    for (let index = 0; index < 2000; index += 1) logger.info({ event: 'n', index });
+    destination.flush();
+    const lines = await eventually(() => {
+      const text = readFileSync(file, 'utf8');
+      return text.split('\n').length === 2001 && text.trimEnd().split('\n');
+    });
+    expect(lines.map((line) => (JSON.parse(line) as { index: number }).index)).toEqual(Array.from({ length: 2000 }, (_, index) => index));
+  });
+});
