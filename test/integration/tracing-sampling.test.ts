@@ -55,7 +55,7 @@ const words = (traceId: string) => [0, 8, 16, 24].map((at) => parseInt(traceId.s
 
 describe('a ratio sampler, decided without the SDK when a span is dropped', () => {
   test('root requests: about half are sampled, each decision follows the trace id, and exactly the sampled ones are exported', async () => {
-    const results = [];
+    const results: Array<Awaited<ReturnType<typeof forwarded>>> = [];
     for (let index = 0; index < 300; index += 1) results.push(await forwarded());
     const sampled = results.filter((result) => result.sampled);
     expect(sampled.length).toBeGreaterThan(300 * 0.35);

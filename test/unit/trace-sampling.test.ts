@@ -1,5 +1,5 @@
 import { tracing } from '@opentelemetry/sdk-node';
-import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { accumulate, parseTraceparent, randomSpanId, randomTraceWords, ratioUpperBound, samplingPlan, wordsToHex } from '../../src/telemetry/trace-sampling.js';
@@ -13,7 +13,7 @@ describe('root decisions agree with the SDK sampler', () => {
       fc.property(fc.tuple(word, word, word, word), ratio, (words, share) => {
         fc.pre((words[0] | words[1] | words[2] | words[3]) !== 0);
         const sdk = new tracing.TraceIdRatioBasedSampler(share);
-        const sdkSampled = sdk.shouldSample(ROOT_CONTEXT, wordsToHex(words), 'x', SpanKind.INTERNAL, {}, []).decision === tracing.SamplingDecision.RECORD_AND_SAMPLED;
+        const sdkSampled = sdk.shouldSample(ROOT_CONTEXT, wordsToHex(words)).decision === tracing.SamplingDecision.RECORD_AND_SAMPLED;
         expect(accumulate(words) < ratioUpperBound(share)).toBe(sdkSampled);
       }),
       { numRuns: 2000 },
