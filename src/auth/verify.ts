@@ -4,6 +4,8 @@ import type { IdentityHeaderMapper } from './identity-headers.js';
 import { scopesOf } from './identity-headers.js';
 import { TokenCache } from './token-cache.js';
 import { normalizeTyp, type TrustedIssuer } from './trusted-issuer.js';
+import { HeaderCache, decodeJsonObject } from './token-parts.js';
+import type { VerificationKey } from './jwks.js';
 import type { VerifiedToken } from './verified-token.js';
 
 export type CacheOutcome = 'hit' | 'miss';
@@ -21,6 +23,8 @@ export interface FailureContext {
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** Distinct JOSE headers remembered decoded: an issuer uses a few (one per key and algorithm). */
+const HEADER_CACHE_ENTRIES = 64;
 
 /**
  * Verifies compact JWS access tokens against the configured issuers. Every check is explicit and maps to one
@@ -34,6 +38,8 @@ export class TokenValidator {
     private readonly maxTokenBytes: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  private readonly headers = new HeaderCache(HEADER_CACHE_ENTRIES);
 
   /** Resolves with the verified token, or rejects with an AuthFailure whose `context` says what was known. */
   async validate(token: string): Promise<Validation> {
@@ -67,23 +73,35 @@ export class TokenValidator {
     return { token: cached, cache: 'hit' };
   }
 
-  private async verifyAndCache(token: string, cacheKey: string | undefined): Promise<Validation> {
-    const verified = await this.verify(token);
+  /**
+   * Verifies a token the cache did not have. Synchronous when its key is in the JWKS (every miss but the first of a
+   * rotated-in key): only an unknown kid waits, for the refetch.
+   */
+  private verifyAndCache(token: string, cacheKey: string | undefined): Validation | Promise<Validation> {
+    const context: FailureContext = { cache: 'miss' };
+    let verified: VerifiedToken | Promise<VerifiedToken>;
+    try {
+      verified = this.verifyUncached(token, context);
+    } catch (error) {
+      throw addContext(error, context);
+    }
+    if (verified instanceof Promise) {
+      return verified.then(
+        (settled) => this.cached(settled, cacheKey),
+        (error: unknown) => {
+          throw addContext(error, context);
+        },
+      );
+    }
+    return this.cached(verified, cacheKey);
+  }
+
+  private cached(verified: VerifiedToken, cacheKey: string | undefined): Validation {
     if (cacheKey !== undefined) this.cache.set(cacheKey, verified, this.now());
     return { token: verified, cache: 'miss' };
   }
 
-  private async verify(token: string): Promise<VerifiedToken> {
-    const context: FailureContext = { cache: 'miss' };
-    try {
-      return await this.verifyUncached(token, context);
-    } catch (error) {
-      if (error instanceof AuthFailure) throw withContext(error, context);
-      throw error;
-    }
-  }
-
-  private async verifyUncached(token: string, context: FailureContext): Promise<VerifiedToken> {
+  private verifyUncached(token: string, context: FailureContext): VerifiedToken | Promise<VerifiedToken> {
     const parts = token.split('.');
     if (parts.length === 5) throw new AuthFailure('malformed', 'encrypted tokens (JWE) are not accepted');
     if (parts.length !== 3) throw new AuthFailure('malformed', 'token is not a compact JWS (three base64url parts)');
@@ -91,7 +109,7 @@ export class TokenValidator {
     if (!BASE64URL.test(encodedHeader) || !BASE64URL.test(encodedPayload) || !BASE64URL.test(signature)) {
       throw new AuthFailure('malformed', 'token parts are not base64url');
     }
-    const header = decodeJsonObject(encodedHeader, 'header');
+    const header = this.headers.decode(encodedHeader);
     const claims = decodeJsonObject(encodedPayload, 'payload') as JWTPayload;
 
     if (typeof header.alg !== 'string') throw new AuthFailure('malformed', 'header has no alg');
@@ -112,14 +130,23 @@ export class TokenValidator {
     }
     if (!issuer.keys.usable()) throw jwksUnavailable();
 
-    let key = issuer.keys.find(kid, alg);
-    if (!key && kid !== undefined && !issuer.keys.hasKid(kid) && (await issuer.keys.refetchForUnknownKid())) {
-      if (!issuer.keys.usable()) throw jwksUnavailable();
-      key = issuer.keys.find(kid, alg);
+    const key = issuer.keys.find(kid, alg);
+    const signed: SignedParts = { token, signingInputLength: encodedHeader.length + 1 + encodedPayload.length, signature, claims, issuer, context };
+    if (!key && kid !== undefined && !issuer.keys.hasKid(kid)) {
+      return issuer.keys.refetchForUnknownKid().then((refetched) => {
+        if (refetched && !issuer.keys.usable()) throw jwksUnavailable();
+        return this.checkSigned(signed, refetched ? issuer.keys.find(kid, alg) : undefined);
+      });
     }
-    if (!key) throw new AuthFailure('unknown_key', kid === undefined ? 'token names no kid and no single key fits' : 'no key in the issuer JWKS matches the token kid and alg');
+    return this.checkSigned(signed, key);
+  }
 
-    const signingInputLength = encodedHeader.length + 1 + encodedPayload.length;
+  /** Signature, then the claims: what a token must pass once its key is known (or known to be missing). */
+  private checkSigned(signed: SignedParts, key: VerificationKey | undefined): VerifiedToken {
+    const { token, signingInputLength, signature, claims, issuer, context } = signed;
+    if (!key) {
+      throw new AuthFailure('unknown_key', context.kid === undefined ? 'token names no kid and no single key fits' : 'no key in the issuer JWKS matches the token kid and alg');
+    }
     if (!key.verifier.verify(token.slice(0, signingInputLength), Buffer.from(signature, 'base64url'))) {
       throw new AuthFailure('invalid_signature', 'signature verification failed');
     }
@@ -141,17 +168,14 @@ export class TokenValidator {
   }
 }
 
-function decodeJsonObject(encoded: string, part: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
-  } catch {
-    throw new AuthFailure('malformed', `token ${part} is not JSON`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new AuthFailure('malformed', `token ${part} is not a JSON object`);
-  }
-  return value as Record<string, unknown>;
+/** A token's parts between parsing and the signature check. */
+interface SignedParts {
+  readonly token: string;
+  readonly signingInputLength: number;
+  readonly signature: string;
+  readonly claims: JWTPayload;
+  readonly issuer: TrustedIssuer;
+  readonly context: FailureContext;
 }
 
 /** Checks that do not change over a token's life; run once, before the token enters the cache. */
@@ -199,6 +223,11 @@ function stringClaim(value: unknown): string | undefined {
 
 function jwksUnavailable(): AuthFailure {
   return new AuthFailure('jwks_unavailable', 'signing keys of the issuer are unavailable');
+}
+
+/** An AuthFailure gets what was known of the token; anything else is a bug and passes through as it is. */
+function addContext(error: unknown, context: FailureContext): unknown {
+  return error instanceof AuthFailure ? withContext(error, context) : error;
 }
 
 function withContext(failure: AuthFailure, context: FailureContext): AuthFailure {

@@ -22,6 +22,14 @@ interface IssuerSlots {
   readonly success: CounterSlot;
   readonly failure: CounterSlot;
   readonly reasons: Readonly<Record<FailureReason, CounterSlot>>;
+  readonly lifetime: HistogramSlot;
+  readonly age: HistogramSlot;
+}
+
+/** Key lookups of one configured issuer's JWKS cache. */
+interface KeyLookupSlots {
+  readonly requests: CounterSlot;
+  readonly misses: CounterSlot;
 }
 
 export interface MetricsOptions {
@@ -63,13 +71,13 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   });
   private readonly cacheHits = new HotCounter({ name: 'token_cache_hits_total', help: 'Verified-token cache hits.', registers: [this.registry] }).slot({});
   private readonly cacheMisses = new HotCounter({ name: 'token_cache_misses_total', help: 'Verified-token cache misses.', registers: [this.registry] }).slot({});
-  readonly jwksRequests = new Counter({
+  private readonly jwksRequests = new HotCounter({
     name: 'jwks_cache_request_total',
     help: 'Key lookups in the JWKS cache.',
     labelNames: ['issuer'] as const,
     registers: [this.registry],
   });
-  readonly jwksMisses = new Counter({
+  private readonly jwksMisses = new HotCounter({
     name: 'jwks_cache_miss_total',
     help: 'Key lookups whose kid and alg matched no cached key.',
     labelNames: ['issuer'] as const,
@@ -123,14 +131,14 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     buckets: IDP_BUCKETS,
     registers: [this.registry],
   });
-  readonly tokenLifetime = new Histogram({
+  private readonly tokenLifetime = new HotHistogram({
     name: 'token_lifetime_seconds',
     help: 'exp - iat of validated tokens.',
     labelNames: ['issuer'] as const,
     buckets: LIFETIME_BUCKETS,
     registers: [this.registry],
   });
-  readonly tokenAge = new Histogram({
+  private readonly tokenAge = new HotHistogram({
     name: 'token_age_seconds',
     help: 'now - iat at validation: clock drift and token reuse show here.',
     labelNames: ['issuer'] as const,
@@ -152,6 +160,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   });
   /** Counter slots per configured issuer (and `unknown`), made once: the request path only adds to them. */
   private readonly issuerSlots = new Map<string, IssuerSlots>();
+  private readonly keyLookupSlots = new Map<string, KeyLookupSlots>();
   private readonly scopeSlots = new Map<string, CounterSlot>();
   private readonly otherScopeSlot: CounterSlot;
   private readonly durationChildren: Record<'success' | 'failure', Record<'hit' | 'miss', HistogramSlot>>;
@@ -187,6 +196,8 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
         success: this.validationTotal.slot({ result: 'success', issuer }),
         failure: this.validationTotal.slot({ result: 'failure', issuer }),
         reasons,
+        lifetime: this.tokenLifetime.slot({ issuer }),
+        age: this.tokenAge.slot({ issuer }),
       });
     }
     for (const scope of options.routeScopes) this.scopeSlots.set(scope, this.scopeTotal.slot({ scope }));
@@ -197,8 +208,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
       failure: { hit: duration('failure', 'hit'), miss: duration('failure', 'miss') },
     };
     for (const issuer of options.issuers) {
-      this.jwksRequests.labels(issuer);
-      this.jwksMisses.labels(issuer);
+      this.keyLookupSlots.set(issuer, { requests: this.jwksRequests.slot({ issuer }), misses: this.jwksMisses.slot({ issuer }) });
       this.jwksRefetchThrottled.labels(issuer);
       this.idpUp.labels(issuer).set(0);
       this.jwksStale.labels(issuer).set(0);
@@ -227,9 +237,8 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     issuer.success.pending += 1;
     this.durationChildren.success[validation!.cache].observe(report.seconds);
     if (validation!.cache === 'miss' && token.iat !== undefined) {
-      const label = this.issuerLabel(token.issuer);
-      this.tokenLifetime.labels(label).observe(token.exp - token.iat);
-      this.tokenAge.labels(label).observe(Date.now() / 1000 - token.iat);
+      issuer.lifetime.observe(token.exp - token.iat);
+      issuer.age.observe(Date.now() / 1000 - token.iat);
     }
     let other = false;
     for (const scope of token.scopes) {
@@ -258,8 +267,10 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   }
 
   keyLookup(issuer: string, found: boolean): void {
-    this.jwksRequests.labels(issuer).inc();
-    if (!found) this.jwksMisses.labels(issuer).inc();
+    const slots = this.keyLookupSlots.get(issuer);
+    if (!slots) return;
+    slots.requests.pending += 1;
+    if (!found) slots.misses.pending += 1;
   }
 
   upstreamAnswered(statusClass: UpstreamStatusClass, seconds: number): void {

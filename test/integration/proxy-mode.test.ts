@@ -29,6 +29,10 @@ async function startUpstream() {
     if (req.url === '/api/orders/hang') return void res.once('close', () => (hangsClosed += 1));
     if (req.url === '/public/empty') return void res.writeHead(204, { 'x-app': 'yes' }).end();
     if (req.url === '/public/odd-status') return void res.writeHead(999).end('?');
+    if (req.url === '/public/early-hints') {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      return void res.writeHead(200, { 'content-type': 'text/plain' }).end('after hints');
+    }
     if (req.url === '/api/orders/chunked') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       for (const part of ['one,', 'two,', 'three']) {
@@ -219,6 +223,12 @@ describe('forwarding', () => {
     gone.abort();
     await expect(request).rejects.toThrow();
     await expect.poll(() => upstream().hangsClosed(), { timeout: 500 }).toBe(before + 1);
+  });
+
+  test('an informational answer (103 Early Hints) is not relayed; the final answer is', async () => {
+    const result = await raw('GET', '/public/early-hints');
+    expect(result.status).toBe(200);
+    expect(result.body).toBe('after hints');
   });
 
   test('HEAD is forwarded and answered without a body', async () => {
