@@ -123,9 +123,13 @@ async function probe(scenario, server, fixtures) {
   const response = await fetch(`${server.url}${REQUEST.path}`, { headers: { ...REQUEST.headers, authorization: `Bearer ${fixtures.hot}` } });
   await response.text();
   if (response.status !== 200) throw new Error(`probe of ${scenario.label} answered ${response.status}; expected 200`);
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const logged = auditLines(server.logFile) - before;
+  // The logger writes its batch at the latest every 250 ms (src/telemetry/logger.ts): wait for it, then a little more
+  // so that a second, unexpected line would show too.
   const expected = scenario.args.includes('--no-observe-validations') ? 0 : 1;
+  const deadline = Date.now() + 2000;
+  while (auditLines(server.logFile) - before < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const logged = auditLines(server.logFile) - before;
   if (logged !== expected) throw new Error(`probe of ${scenario.label}: ${logged} audit line(s) for one validation; expected ${expected}`);
 }
 
