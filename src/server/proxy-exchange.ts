@@ -49,7 +49,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.response.destroyed) controller.abort(new ClientGone());
+    // The client may have gone while the request waited for a pooled connection.
+    if (this.finished || this.response.destroyed) controller.abort(new ClientGone());
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
