@@ -1,4 +1,5 @@
 import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { useJwksServer } from '../support/jwks-server.js';
@@ -450,5 +451,31 @@ describe('shutdown', () => {
     expect(((await response.json()) as Received).url).toBe('/api/orders/slow');
     await stopped;
     await expect(draining.request('/public/x')).rejects.toThrow();
+  });
+
+  test('a request still arriving on a kept-alive connection once shutdown began gets 503 shutting_down and a close', async () => {
+    const draining = await startTestSidecar(proxyConfig());
+    const { port } = new URL(draining.dataPlaneUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (received += chunk));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    // The slow request keeps the connection busy (so shutdown does not close it as idle); the second one, pipelined
+    // behind it, is sent once shutdown has begun.
+    const auth = `Bearer ${await token()}`;
+    socket.write(`GET /api/orders/slow HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stopped = draining.shutdown();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    socket.write('GET /public/after HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    await stopped;
+    const answers = received.split('HTTP/1.1 ').filter(Boolean);
+    expect(answers).toHaveLength(2);
+    expect(answers[0]).toMatch(/^200 /);
+    expect(answers[1]).toMatch(/^503 /);
+    expect(answers[1]).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answers[1]).toContain('"reason":"shutting_down"');
   });
 });
