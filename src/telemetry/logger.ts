@@ -38,10 +38,21 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
+/**
+ * What the log writer could not write, for /metrics (`log_lines_dropped_total`, `log_write_errors_total`): lines
+ * dropped because more than the bound was waiting for stdout, and failed writes (a closed pipe). Process-wide, as
+ * stdout is.
+ */
+export const logWriterStats = { droppedLines: 0, writeErrors: 0 };
+
 /** The batched, asynchronous writer tokenwatch logs through: stdout (fd 1) in production, a file in bench/. */
-export function batchedDestination(dest: number | string): pino.DestinationStream {
+export function batchedDestination(dest: number | string, maxPendingBytes = MAX_PENDING_BYTES): pino.DestinationStream {
   // The writer writes whatever it is handed at once (minLength 0); LineBatcher makes the batches.
-  const writer = pino.destination({ dest, sync: false, minLength: 0, maxLength: MAX_PENDING_BYTES, contentMode: 'buffer' });
+  const writer = pino.destination({ dest, sync: false, minLength: 0, maxLength: maxPendingBytes, contentMode: 'buffer' });
+  writer.on('drop', (dropped: Buffer) => (logWriterStats.droppedLines += countLines(dropped)));
+  // A stdout that fails (its reader gone) must not take the sidecar down: the write is counted, retried with the
+  // next batch, and what piles up meanwhile is dropped at the bound above.
+  writer.on('error', () => (logWriterStats.writeErrors += 1));
   // SonicBoom's types only know its string mode; in buffer mode its write takes a Buffer.
   const stream = new LineBatcher(writer as unknown as BatchWriter, BATCH_BYTES);
   setInterval(() => stream.flush(), FLUSH_INTERVAL_MS).unref();
@@ -54,4 +65,10 @@ export function batchedDestination(dest: number | string): pino.DestinationStrea
     }
   });
   return stream;
+}
+
+function countLines(chunk: Buffer): number {
+  let lines = 0;
+  for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
+  return lines;
 }

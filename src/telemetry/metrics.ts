@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotCounter, type CounterSlot } from './hot-counter.js';
 import { HotHistogram, type HistogramSlot } from './hot-histogram.js';
+import { logWriterStats } from './logger.js';
 import { FAILURE_REASONS, type FailureReason } from '../auth/reasons.js';
 import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../auth/keys.js';
 import type { IdpFetchResult } from '../auth/idp-fetch.js';
@@ -187,6 +188,8 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
       registers: [this.registry],
     }).set({ version: options.version }, 1);
     collectDefaultMetrics({ register: this.registry });
+    countedFrom(this.registry, 'log_lines_dropped_total', 'Log lines (audit and operational) dropped because more than 16 MiB waited for stdout.', () => logWriterStats.droppedLines);
+    countedFrom(this.registry, 'log_write_errors_total', 'Failed writes of log batches to stdout (a closed pipe); retried with the next batch.', () => logWriterStats.writeErrors);
     // prom-client names these gauges with a counter's `_total` suffix, which promtool (rightly) flags; the per-type
     // series (nodejs_active_handles{type}, ...) carry the same information under valid names.
     for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
@@ -286,3 +289,18 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
 }
 
 export type { FailureReason };
+
+/** A counter that follows a running total kept elsewhere, read at scrape time. */
+function countedFrom(registry: Registry, name: string, help: string, total: () => number): void {
+  let counted = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total();
+      if (now > counted) this.inc(now - counted);
+      counted = now;
+    },
+  });
+}

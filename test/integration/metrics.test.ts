@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { FAILURE_REASONS } from '../../src/auth/reasons.js';
 import { useJwksServer } from '../support/jwks-server.js';
@@ -114,6 +115,19 @@ describe('metrics on /metrics', () => {
     await sidecar().request('/api/orders/1', bearer(token));
     const text = await sidecar().metricsText();
     for (const part of token.split('.')) expect(text).not.toContain(part);
+  });
+
+  test('every tokenwatch metric on /metrics is documented in docs/metrics.md', async () => {
+    const names = new Set<string>();
+    for (const line of (await sidecar().metricsText()).split('\n')) {
+      const match = /^# TYPE (\S+) /.exec(line);
+      // prom-client's default process and runtime metrics are documented as a group.
+      if (match && !/^(process|nodejs)_/.test(match[1]!)) names.add(match[1]!);
+    }
+    expect(names.size).toBeGreaterThan(20);
+    const documentation = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+    const missing = [...names].filter((name) => !documentation.includes(`\`${name}\``) && !documentation.includes(`\`${name}{`));
+    expect(missing).toEqual([]);
   });
 
   test('the exposition passes promtool check metrics with no findings', async () => {

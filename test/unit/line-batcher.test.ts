@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { LineBatcher, type BatchWriter } from '../../src/telemetry/line-batcher.js';
-import { batchedDestination, createLogger } from '../../src/telemetry/logger.js';
+import { batchedDestination, createLogger, logWriterStats } from '../../src/telemetry/logger.js';
 import { eventually } from '../support/eventually.js';
 
 function recordingWriter() {
@@ -69,5 +70,27 @@ describe('LineBatcher', () => {
       return text.split('\n').length === 2001 && text.trimEnd().split('\n');
     });
     expect(lines.map((line) => (JSON.parse(line) as { index: number }).index)).toEqual(Array.from({ length: 2000 }, (_, index) => index));
+  });
+
+  test('a stdout nobody reads: the event loop never blocks, lines past the bound are dropped and counted, a closed pipe is counted, not thrown', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'tokenwatch-batcher-')), 'stdout');
+    execFileSync('mkfifo', [fifo]);
+    // A reader that never reads: the pipe fills at 64 KiB and every further write waits.
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const dropped = logWriterStats.droppedLines;
+    const errors = logWriterStats.writeErrors;
+    const destination = batchedDestination(fifo, 256 * 1024) as LineBatcher;
+    const line = `{"event":"n","pad":"${'x'.repeat(200)}"}\n`;
+    const started = performance.now();
+    for (let index = 0; index < 20_000; index += 1) destination.write(line);
+    destination.flush();
+    expect(performance.now() - started).toBeLessThan(2000);
+    // 4.4 MB written against 64 KiB in the pipe and 256 KiB allowed to wait: most lines are dropped, each counted.
+    await eventually(() => logWriterStats.droppedLines - dropped > 10_000);
+    expect(logWriterStats.droppedLines - dropped).toBeLessThan(20_000);
+    closeSync(reader);
+    destination.write(line);
+    destination.flush();
+    await eventually(() => logWriterStats.writeErrors > errors);
   });
 });
