@@ -23,15 +23,16 @@ function recordingWriter() {
 }
 
 describe('LineBatcher', () => {
-  test('hands lines on in batches of at least the batch size, in order', () => {
+  test('hands lines on in batches no larger than the batch size, several lines each, in order', () => {
     const { writer, writes } = recordingWriter();
     const batcher = new LineBatcher(writer, 100);
     const lines = Array.from({ length: 50 }, (_, index) => `{"n":${index},"pad":"${'x'.repeat(index % 7)}"}\n`);
     for (const line of lines) batcher.write(line);
-    expect(writes.length).toBeGreaterThan(1);
-    expect(writes.every((text) => text.length >= 100)).toBe(true);
     batcher.flush();
     expect(writes.join('')).toBe(lines.join(''));
+    expect(writes.every((text) => Buffer.byteLength(text) <= 100)).toBe(true);
+    expect(writes.length).toBeGreaterThan(5);
+    expect(writes.length).toBeLessThan(lines.length / 2);
   });
 
   test('nothing is handed on below the batch size until a flush; an empty flush writes nothing', () => {
@@ -50,6 +51,27 @@ describe('LineBatcher', () => {
     batcher.flushSync();
     expect(writes).toEqual(['a\nb\n', 'c\n']);
     expect(syncFlushes()).toBe(1);
+  });
+
+  test('a line longer than a batch is written on its own, after what was pending', () => {
+    const { writer, writes } = recordingWriter();
+    const batcher = new LineBatcher(writer, 64);
+    batcher.write('a\n');
+    const long = `${'x'.repeat(500)}\n`;
+    batcher.write(long);
+    batcher.write('b\n');
+    batcher.flush();
+    expect(writes).toEqual(['a\n', long, 'b\n']);
+  });
+
+  test('multi-byte characters are never split across batches', () => {
+    const { writer, writes } = recordingWriter();
+    const batcher = new LineBatcher(writer, 32);
+    const lines = Array.from({ length: 40 }, (_, index) => `${'é☃𝄞'.repeat(index % 3)}${index}\n`);
+    for (const line of lines) batcher.write(line);
+    batcher.flush();
+    expect(writes.join('')).toBe(lines.join(''));
+    expect(writes.every((text) => !text.includes('\uFFFD'))).toBe(true);
   });
 
   test('lines with multi-byte characters arrive as UTF-8', () => {
