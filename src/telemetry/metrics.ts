@@ -50,8 +50,6 @@ export interface MetricsOptions {
  */
 export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver {
   readonly registry = new Registry();
-  private readonly issuers: ReadonlySet<string>;
-  private readonly routeScopes: ReadonlySet<string>;
 
   private readonly validationTotal = new HotCounter({
     name: 'token_validation_total',
@@ -171,8 +169,6 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   private readonly upstreamSlots: Partial<Record<UpstreamStatusClass, HistogramSlot>> = {};
 
   constructor(options: MetricsOptions) {
-    this.issuers = new Set(options.issuers);
-    this.routeScopes = new Set(options.routeScopes);
     new Gauge({
       name: 'token_cache_entries',
       help: 'Verified tokens held in the cache.',
@@ -219,10 +215,6 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
       this.jwksStale.labels(issuer).set(0);
       this.jwksKeys.labels(issuer).set(0);
     }
-  }
-
-  issuerLabel(issuer: string | undefined): string {
-    return issuer !== undefined && this.issuers.has(issuer) ? issuer : UNKNOWN_ISSUER;
   }
 
   validated(report: ValidationReport): void {
