@@ -126,7 +126,8 @@ export class AccessGate {
     else if (route.enforcement === 'report-only') decision = allow(path, query, route, NO_HEADERS, undefined, failure, span);
     else decision = deny(this.answers.forFailure(failure), path, query, route, failure);
 
-    if (span) this.tracing!.end(span, spanFacts(route, validation, failure, decision.allowed));
+    // Only a recorded span takes attributes; a dropped one is left as it is (no facts built for it).
+    if (span?.recording) this.tracing!.end(span, spanFacts(route, validation, failure, decision.allowed));
     if (this.observer) {
       this.observer.validated({
         request,

@@ -31,6 +31,7 @@ export interface ExchangeContext {
  */
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
+  private resumeUpstream: (() => void) | undefined;
   private answered = false;
   private finished = false;
 
@@ -77,6 +78,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.finished) return;
     if (!this.response.write(chunk)) {
       controller.pause();
+      // Made only when the client's socket is full: most exchanges never need it.
+      this.resumeUpstream ??= () => this.controller?.resume();
       this.response.once('drain', this.resumeUpstream);
     }
   }
@@ -120,10 +123,6 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     // A request body not fully read would keep the connection busy: close it instead.
     writeProxyAnswer(this.response, answer, !this.request.complete);
   }
-
-  private readonly resumeUpstream = (): void => {
-    this.controller?.resume();
-  };
 
   private readonly clientClosed = (): void => {
     if (!this.response.writableFinished && !this.finished) {

@@ -8,19 +8,18 @@ import { HOP_BY_HOP_HEADERS, connectionOptions } from './hop-by-hop.js';
 export function responseHeaders(raw: readonly (Buffer | string)[] | null | undefined): string[] {
   const headers: string[] = [];
   if (!raw) return headers;
+  const text = raw.map((part) => part.toString('latin1'));
   let listed: ReadonlySet<string> | undefined;
-  for (let index = 0; index < raw.length; index += 2) {
-    const name = raw[index]!.toString('latin1');
-    if (name.length === 10 && name.toLowerCase() === 'connection') {
-      const options = connectionOptions(raw[index + 1]!.toString('latin1'));
+  for (let index = 0; index < text.length; index += 2) {
+    if (text[index]!.length === 10 && text[index]!.toLowerCase() === 'connection') {
+      const options = connectionOptions(text[index + 1]!);
       if (options) listed = listed ? new Set([...listed, ...options]) : options;
     }
   }
-  for (let index = 0; index < raw.length; index += 2) {
-    const name = raw[index]!.toString('latin1');
-    const lower = name.toLowerCase();
+  for (let index = 0; index < text.length; index += 2) {
+    const lower = text[index]!.toLowerCase();
     if (HOP_BY_HOP_HEADERS.has(lower) || listed?.has(lower)) continue;
-    headers.push(name, raw[index + 1]!.toString('latin1'));
+    headers.push(text[index]!, text[index + 1]!);
   }
   return headers;
 }

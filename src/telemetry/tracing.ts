@@ -36,6 +36,8 @@ export interface ValidationSpanFacts {
 export interface ValidationSpan {
   /** Trace id (32 hex digits) for the audit log. */
   readonly traceId: string;
+  /** True when the span is recorded and exported: only then does `end` need the validation's facts. */
+  readonly recording: boolean;
   /** `traceparent` for the request to the upstream: this span as parent, with its sampled flag. */
   traceparent(): string;
 }
@@ -152,6 +154,7 @@ class OtelValidationTracing implements ValidationTracing {
 
 /** A span the sampler dropped: only ids, turned into hex when read. */
 class UnrecordedSpan implements ValidationSpan {
+  readonly recording = false;
   private traceHex: string | undefined;
 
   constructor(
@@ -173,6 +176,7 @@ class UnrecordedSpan implements ValidationSpan {
 
 /** A span the SDK records and exports. */
 class RecordedSpan implements ValidationSpan {
+  readonly recording = true;
   readonly traceId: string;
 
   constructor(private readonly span: Span) {
