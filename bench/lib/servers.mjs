@@ -14,8 +14,8 @@ const serverScript = (name) => fileURLToPath(new URL(`../servers/${name}.mjs`, i
  * Starts `bench/servers/<script>.mjs` with `args`, on `core` (the server core unless told otherwise). With
  * `profileDir`, node writes a CPU profile there when the server stops (`node --cpu-prof`), named after the server.
  */
-export async function startServer(name, script, { env = {}, profileDir, core = SERVER_CORE, args = [] } = {}) {
-  const nodeArgs = [];
+export async function startServer(name, script, { env = {}, profileDir, core = SERVER_CORE, args = [], nodeArgs: extraNodeArgs = [] } = {}) {
+  const nodeArgs = [...extraNodeArgs];
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name.replace(/[^a-z0-9-]+/gi, '_')}.cpuprofile`);

@@ -143,11 +143,12 @@ export async function run({ options, workDir, progress }) {
   const fixtures = await prepareFixtures(workDir, progress);
   let servers = {};
   try {
-    servers = await startServers(Object.keys(SERVERS), fixtures, progress);
-    for (const scenario of SATURATION) await probe(servers[scenario.server].url, fixtures.firstToken[scenario.tokens], scenario.probe);
-
     const measured = { saturation: {}, fixedRate: {}, verifyLoop: {} };
     for (let round = 1; round <= runs; round += 1) {
+      // Fresh processes every round: how fast one process runs depends on where its memory landed (identical
+      // servers differ by up to 20% on this VM), so each round draws that anew for every server.
+      servers = await startServers(Object.keys(SERVERS), fixtures, progress);
+      for (const scenario of SATURATION) await probe(servers[scenario.server].url, fixtures.firstToken[scenario.tokens], scenario.probe);
       // Rounds interleave the scenarios, so a slow spell of the machine hits all of them rather than one.
       for (const scenario of SATURATION) {
         const result = await measureSaturation(scenario, servers[scenario.server], fixtures, options);
@@ -174,6 +175,8 @@ export async function run({ options, workDir, progress }) {
         (measured.verifyLoop[verifier.id] ??= []).push({ rps: result.verificationsPerSecond });
         progress(`run ${round}/${runs}  ${verifier.label.padEnd(52)} ${formatRps(result.verificationsPerSecond)} verifications/s`);
       }
+      await stopServers(servers);
+      servers = {};
     }
     return { ...report(measured, { connections, rate }), raw: measured };
   } finally {
@@ -257,6 +260,7 @@ function report(measured, { connections, rate }) {
       'tampered tokens are never cached: each one costs a full signature check before the 401.',
       `${DISTINCT_TOKENS.toLocaleString('en')} distinct tokens are sent round-robin; the cache-on row fits them all in the default 10,000 entries.`,
       'logLevel: silent (the audit event is still built per validation, not written).',
+      'every round starts fresh server processes (a process\'s speed depends on where its memory landed).',
     ],
   };
 }

@@ -140,14 +140,15 @@ export async function run({ options, workDir, progress }) {
   const fixtures = await prepareFixtures(workDir, progress);
   let servers = {};
   try {
-    servers = await startServers(Object.keys(SERVERS), fixtures, progress);
-    for (const scenario of SCENARIOS) {
-      await probe(servers[scenario.server], scenario, fixtures);
-      await probe(servers[scenario.nearServer], scenario, fixtures);
-    }
-
     const measured = { saturation: {}, fixedRate: {} };
     for (let round = 1; round <= runs; round += 1) {
+      // Fresh processes every round: how fast one process runs depends on where its memory landed (identical
+      // servers differ by up to 20% on this VM), so each round draws that anew for every server.
+      servers = await startServers(Object.keys(SERVERS), fixtures, progress);
+      for (const scenario of SCENARIOS) {
+        await probe(servers[scenario.server], scenario, fixtures);
+        await probe(servers[scenario.nearServer], scenario, fixtures);
+      }
       for (const scenario of SCENARIOS) {
         const result = await measureSaturation(servers[scenario.server], fixtures, options);
         (measured.saturation[scenario.id] ??= []).push(result);
@@ -158,6 +159,8 @@ export async function run({ options, workDir, progress }) {
         (measured.fixedRate[scenario.id] ??= []).push(result);
         progress(`run ${round}/${runs}  ${`${scenario.label} @ ${rate} req/s`.padEnd(48)} p50 ${formatMs(result.latencyUs.p50)} ms  p90 ${formatMs(result.latencyUs.p90)} ms`);
       }
+      await stopServers(servers);
+      servers = {};
     }
     return { ...report(measured, options), raw: measured };
   } finally {
@@ -224,6 +227,7 @@ function report(measured, { connections, rate }) {
       })),
     ],
     notes: [
+      'every round starts fresh server processes, NGINX and Apache included (a process\'s speed depends on where its memory landed).',
       'placement at saturation: each proxy has core 0 to itself; the upstream it forwards to (one node:http process) shares core 1 with wrk, the same in every proxied row. The bare row is the same upstream program alone on core 0.',
       `busy share of core 0 / core 1 at saturation (median): ${busyShares(measured.saturation)}. A server core below ~95% busy means that row was paced by core 1 (wrk + upstream), not by the proxy: its req/s is a floor.`,
       `placement at ${rate} req/s: every proxy forwards to the bare row's upstream on core 0 (the fixed-rate generator spins on core 1 by design; an upstream there waits for the scheduler), so each added latency is the proxy hop alone.`,

@@ -62,19 +62,23 @@ async function prepareFixtures(workDir, progress) {
   return { jwks, hot, logDir: await logDirectory(workDir), load: { ...REQUEST, tokensFile: await writeTokenFile(workDir, 'hot.txt', [hot]) } };
 }
 
-async function startServers(scenarios, fixtures, progress, profileDir) {
+/** The OTLP sink outlives the rounds: it counts every span that any round's tokenwatch exported. */
+async function startSink(scenarios, progress) {
+  if (!scenarios.some((scenario) => scenario.tracing)) return undefined;
+  progress(`starting the OTLP sink on core ${LOAD_CORE}`);
+  return startServer('otlp sink', 'otlp-sink', { core: LOAD_CORE });
+}
+
+/** One tokenwatch process per variant, each logging to its own file (`<variant>-<round>.log`). */
+async function startTokenwatches(scenarios, fixtures, sink, round, progress, profileDir) {
   const servers = {};
   try {
-    if (scenarios.some((scenario) => scenario.tracing)) {
-      progress(`starting the OTLP sink on core ${LOAD_CORE}`);
-      servers.sink = await startServer('otlp sink', 'otlp-sink', { core: LOAD_CORE });
-    }
     for (const scenario of scenarios) {
       progress(`starting tokenwatch, ${scenario.label}`);
       const tracingEnv = scenario.tracing
-        ? { OTEL_EXPORTER_OTLP_ENDPOINT: servers.sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: SAMPLER_ARG }
+        ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: SAMPLER_ARG }
         : TRACING_OFF;
-      const logFile = join(fixtures.logDir, `${scenario.id}.log`);
+      const logFile = join(fixtures.logDir, `${scenario.id}-${round}.log`);
       const server = await startServer(`tokenwatch-${scenario.id}`, 'tokenwatch', {
         args: scenario.args,
         profileDir,
@@ -89,11 +93,8 @@ async function startServers(scenarios, fixtures, progress, profileDir) {
   }
 }
 
-/** tokenwatch first: on SIGTERM it flushes its last spans to the sink, which must still be there to take them. */
-async function stopServers({ sink, ...tokenwatches }) {
-  await Promise.all(Object.values(tokenwatches).map((server) => server.stop()));
-  await sink?.stop();
-}
+/** On SIGTERM tokenwatch flushes its log and its last spans (to the sink, which is still there) before it exits. */
+const stopServers = (servers) => Promise.all(Object.values(servers).map((server) => server.stop()));
 
 /** Lines in a log file with `token_validated` in them, read in chunks (the files grow to hundreds of MB). */
 function auditLines(file) {
@@ -143,29 +144,35 @@ async function measure(server, fixtures, { warmupMs, durationMs, connections }) 
 export async function run({ options, workDir, progress }) {
   const { runs } = options;
   const fixtures = await prepareFixtures(workDir, progress);
+  let sink;
   let servers = {};
   try {
-    servers = await startServers(SCENARIOS, fixtures, progress);
-    for (const scenario of SCENARIOS) await probe(scenario, servers[scenario.id], fixtures);
-
+    sink = await startSink(SCENARIOS, progress);
     const measured = {};
+    const delivered = { sent: {}, auditLines: {} };
     for (let round = 1; round <= runs; round += 1) {
+      // Fresh processes every round: how fast one process runs depends on where its memory landed (identical
+      // servers differ by up to 20% on this VM), so each round draws that anew for every variant.
+      servers = await startTokenwatches(SCENARIOS, fixtures, sink, round, progress);
+      for (const scenario of SCENARIOS) await probe(scenario, servers[scenario.id], fixtures);
       for (const scenario of SCENARIOS) {
         const result = await measure(servers[scenario.id], fixtures, options);
         (measured[scenario.id] ??= []).push(result);
+        // The probe's request counts too: it is one more validation, and one more audit line.
+        delivered.sent[scenario.id] = (delivered.sent[scenario.id] ?? 0) + result.sent + 1;
         progress(`run ${round}/${runs}  ${scenario.label.padEnd(48)} ${formatRps(result.rps)} req/s  p50 ${formatMs(result.latencyUs.p50)} ms`);
       }
+      await stopServers(servers);
+      for (const scenario of SCENARIOS) {
+        delivered.auditLines[scenario.id] = (delivered.auditLines[scenario.id] ?? 0) + auditLines(servers[scenario.id].logFile);
+      }
+      servers = {};
     }
-    // Give the exporter its schedule (5 s) to send what it still holds, then read what arrived where.
-    await new Promise((resolve) => setTimeout(resolve, 5500));
-    const delivered = {
-      sent: Object.fromEntries(SCENARIOS.map((scenario) => [scenario.id, measured[scenario.id].reduce((sum, result) => sum + result.sent, 0)])),
-      auditLines: Object.fromEntries(SCENARIOS.map((scenario) => [scenario.id, auditLines(servers[scenario.id].logFile)])),
-      sink: await (await fetch(`${servers.sink.url}/stats`)).json(),
-    };
+    delivered.sink = sink ? await (await fetch(`${sink.url}/stats`)).json() : { spans: 0, requests: 0 };
     return { ...report(measured, delivered, options), raw: { measured, delivered } };
   } finally {
     await stopServers(servers);
+    await sink?.stop();
     await fixtures.jwks.stop();
     if (fixtures.logDir !== workDir) await rm(fixtures.logDir, { recursive: true, force: true });
   }
@@ -178,14 +185,17 @@ export async function profile(scenarioId, { options, workDir, progress, profileD
   const scenario = SCENARIOS.find((candidate) => candidate.id === scenarioId);
   if (!scenario) throw new Error(`no telemetry scenario ${scenarioId}; one of: ${profileScenarios.join(', ')}`);
   const fixtures = await prepareFixtures(workDir, progress);
+  let sink;
   let servers = {};
   try {
-    servers = await startServers([scenario], fixtures, progress, profileDir);
+    sink = await startSink([scenario], progress);
+    servers = await startTokenwatches([scenario], fixtures, sink, 1, progress, profileDir);
     await probe(scenario, servers[scenario.id], fixtures);
     progress(`profiling: ${scenario.label}`);
     return { label: scenario.label, result: await measure(servers[scenario.id], fixtures, options) };
   } finally {
     await stopServers(servers);
+    await sink?.stop();
     await fixtures.jwks.stop();
     if (fixtures.logDir !== workDir) await rm(fixtures.logDir, { recursive: true, force: true });
   }
@@ -213,8 +223,8 @@ function report(measured, delivered, { connections }) {
     ],
     notes: [
       'forward-auth as in the authz suite (route /api/orders/** needs read:orders), default token cache; the same tokenwatch build in all three rows, logLevel: info, auditLog.successSampleRate: 1.',
-      `audit lines written, warm-ups included: off ${formatRps(lines.off)} for ${formatRps(sent.off)} requests; metrics + audit log ${formatRps(lines.observed)} for ${formatRps(sent.observed)} (${share(lines.observed, sent.observed)}); tracing ${formatRps(lines.traced)} for ${formatRps(sent.traced)} (${share(lines.traced, sent.traced)}). The log goes to a file on tmpfs (pino, asynchronous), as stdout would to a file.`,
-      `tracing: OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=${SAMPLER_ARG}, requests without traceparent (the root sampler decides); OTLP/HTTP to a loopback sink on core ${LOAD_CORE}, which received ${formatRps(sink.spans)} spans in ${formatRps(sink.requests)} exports: ${share(sink.spans, sent.traced)} of the requests (the SDK's batch queue drops what exceeds 2,048 spans between exports).`,
+      `audit lines written, warm-ups and probes included: off ${formatRps(lines.off)} for ${formatRps(sent.off)} requests; metrics + audit log ${formatRps(lines.observed)} for ${formatRps(sent.observed)} (${share(lines.observed, sent.observed)}); tracing ${formatRps(lines.traced)} for ${formatRps(sent.traced)} (${share(lines.traced, sent.traced)}). The log goes to a file on tmpfs (pino, asynchronous), as stdout would to a file.`,
+      `every round starts a fresh process per variant (a process's speed depends on where its memory landed). tracing: OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=${SAMPLER_ARG}, requests without traceparent (the root sampler decides); OTLP/HTTP to a loopback sink on core ${LOAD_CORE}, which received ${formatRps(sink.spans)} spans in ${formatRps(sink.requests)} exports: ${share(sink.spans, sent.traced)} of the requests (the SDK's batch queue drops what exceeds 2,048 spans between exports).`,
       'tracing off in the first two rows: OTEL_SDK_DISABLED=true and no OTLP endpoint, so the SDK is never loaded.',
     ],
   };

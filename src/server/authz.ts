@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { AccessGate, GateDecision } from './access-gate.js';
+import { AnswerBatch } from './answer-batch.js';
 import type { Answers, Denial } from './answers.js';
 import { originalRequest } from './forward-auth.js';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from './http-options.js';
@@ -28,7 +29,8 @@ const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2
  *
  * A plain node:http server, not Fastify: the check is one handler for every method and path, with no body to parse
  * and no reply to serialise, and Fastify's routing and reply pipeline cost a fifth of a cache-hit check
- * (docs/decisions/0003-forward-auth-hot-path.md). Answers are written from header lists built once per distinct answer.
+ * (docs/decisions/0003-forward-auth-hot-path.md). Answers are written from header lists built once per distinct answer,
+ * together at the end of the event-loop turn that decided them (answer-batch.ts, decision 0006).
  */
 export function buildAuthzServer({ config, gate, answers, identityHeaderNames, logger }: AuthzServerDeps): Server {
   const { requestSource, pathPrefix } = config.authz;
@@ -50,21 +52,22 @@ export function buildAuthzServer({ config, gate, answers, identityHeaderNames, l
 
   function answer(request: IncomingMessage, response: ServerResponse): void {
     const original = originalRequest(request, requestSource, pathPrefix);
-    if ('error' in original) return writeDenial(response, original.status === 404 ? answers.notACheck : answers.badPath(original.error));
+    if ('error' in original) return batch.add(response, original.status === 404 ? answers.notACheck : answers.badPath(original.error));
     const decision = gate.decide(original);
     if (decision instanceof Promise) {
       decision.then(
-        (settled) => writeDecision(response, settled),
+        (settled) => batch.add(response, settled),
         (error: unknown) => onFailure(response, error),
       );
     } else {
-      writeDecision(response, decision);
+      batch.add(response, decision);
     }
   }
 
-  function writeDecision(response: ServerResponse, decision: GateDecision): void {
-    if (!decision.allowed) return writeDenial(response, decision.denial!);
-    response.writeHead(200, allowHeaders(decision.identityHeaders));
+  function writeAnswer(response: ServerResponse, answer: GateDecision | Denial): void {
+    if ('status' in answer) return writeDenial(response, answer);
+    if (!answer.allowed) return writeDenial(response, answer.denial!);
+    response.writeHead(200, allowHeaders(answer.identityHeaders));
     response.end();
   }
 
@@ -73,6 +76,8 @@ export function buildAuthzServer({ config, gate, answers, identityHeaderNames, l
     if (!response.headersSent) response.writeHead(500, INTERNAL_ERROR);
     response.end('{}');
   }
+
+  const batch = new AnswerBatch<GateDecision | Denial>(writeAnswer, onFailure);
 
   return createServer({ maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: LISTENER_KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
     // A check never needs the body; reading it off keeps the connection reusable.

@@ -82,6 +82,10 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
     serviceName: env.OTEL_SERVICE_NAME || 'tokenwatch',
     traceExporter: new OTLPTraceExporter(),
     instrumentations: [],
+    // Traces only: tokenwatch's metrics are Prometheus's (prom-client), its logs are JSON lines on stdout. Left to
+    // the environment, the SDK would also export OTLP metrics and logs to the same endpoint.
+    metricReaders: [],
+    logRecordProcessors: [],
     // The sampler tokenwatch's fast path decides with (see trace-sampling.ts); the SDK's own choice from the same
     // variables when tokenwatch does not know the sampler's name.
     ...(sampler ? { sampler } : {}),

@@ -225,6 +225,48 @@ async function publishedJwk(kid: string): Promise<JWK> {
 }
 
 describe('connections', () => {
+  test('checks decided in the same turn are each answered with their own decision (answers are written in batches)', async () => {
+    const subjects = Array.from({ length: 40 }, (_, index) => `user-${index}`);
+    const tokens = await Promise.all(subjects.map((sub) => jwks().sign({ ...good(), sub })));
+    // Every third token is tampered with and every fifth request carries none: three answers, interleaved.
+    const asked = tokens.map((token, index) => (index % 5 === 4 ? undefined : index % 3 === 2 ? `${token.slice(0, -4)}AAAA` : token));
+    const answers = await Promise.all(asked.map((token) => sidecar().request('/api/orders/1', token ? bearer(token) : {})));
+    const seen = await Promise.all(
+      answers.map(async (response) => ({ status: response.status, subject: response.headers.get('x-auth-subject'), reason: response.ok ? undefined : ((await response.json()) as { reason: string }).reason })),
+    );
+    expect(seen).toEqual(
+      asked.map((token, index) =>
+        token === undefined
+          ? { status: 401, subject: null, reason: 'missing_token' }
+          : index % 3 === 2
+            ? { status: 401, subject: null, reason: 'invalid_signature' }
+            : { status: 200, subject: subjects[index], reason: undefined },
+      ),
+    );
+  });
+
+  test('pipelined checks on one connection are answered in order; clients that leave before their answer harm no one', async () => {
+    const net = await import('node:net');
+    const url = new URL(sidecar().dataPlaneUrl);
+    const token = await jwks().sign(good());
+    const check = (authorization: string) => `GET /api/orders/1 HTTP/1.1\r\nHost: ${url.host}\r\n${authorization}\r\n`;
+    // Ten connections send a check and leave at once, before any answer can have been written.
+    for (let index = 0; index < 10; index += 1) {
+      const leaver = net.connect(Number(url.port), url.hostname, () => leaver.end(check(`Authorization: Bearer ${token}\r\n`)));
+      leaver.on('data', () => leaver.destroy());
+      leaver.on('error', () => undefined);
+    }
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.write(check(`Authorization: Bearer ${token}\r\n`) + check('X-No-Token: 1\r\n') + check(`Authorization: Bearer ${token}\r\n`));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    socket.destroy();
+    expect(received.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 401', 'HTTP/1.1 200']);
+    expect((await sidecar().request('/api/orders/1', bearer(token))).status).toBe(200);
+  });
+
   test('an idle keep-alive connection outlives the Node default of 5 s, so a calling proxy never reuses a closing one', async () => {
     const net = await import('node:net');
     const url = new URL(sidecar().dataPlaneUrl);

@@ -14,6 +14,8 @@ export interface OtlpReceiver {
   endpoint: string;
   spans: ReceivedSpan[];
   requests: number;
+  /** The path of every request, in order (`/v1/traces`, `/v1/metrics`, ...). */
+  paths: string[];
   stop(): Promise<void>;
 }
 
@@ -27,12 +29,13 @@ interface OtlpValue {
 
 /** A real OTLP/HTTP receiver on loopback: decodes what the exporter POSTs to /v1/traces (OTLP JSON encoding). */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
-  const receiver: OtlpReceiver = { endpoint: '', spans: [], requests: 0, stop: async () => {} };
+  const receiver: OtlpReceiver = { endpoint: '', spans: [], requests: 0, paths: [], stop: async () => {} };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       receiver.requests += 1;
+      receiver.paths.push(request.url ?? '');
       if (request.url === '/v1/traces' && request.headers['content-type']?.includes('json')) {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
           resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }>;
