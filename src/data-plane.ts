@@ -55,5 +55,9 @@ export function buildDataPlane(
     config.mode === 'proxy'
       ? buildProxyServer({ config, gate, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics })
       : httpListener(buildAuthzServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger }));
+  // Past the bound, Node closes a new connection on arrival: a flood of connections costs file descriptors and
+  // memory up to here, not until the pod is killed.
+  listener.httpServer.maxConnections = config.limits.connections;
+  metrics.watchListener(listener.httpServer);
   return { issuers, tokenCache, listener };
 }

@@ -94,8 +94,10 @@ export const configSchema = z
         tokenBytes: z.number().int().min(256).max(65_536).default(8192),
         headerBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
         bodyBytes: z.number().int().min(0).max(10 * 1024 * 1024 * 1024).default(10_485_760),
+        connections: z.number().int().min(1).max(1_000_000).default(1024),
+        upstreamConnections: z.number().int().min(1).max(65_536).default(256),
       })
-      .default({ tokenBytes: 8192, headerBytes: 16_384, bodyBytes: 10_485_760 }),
+      .default({ tokenBytes: 8192, headerBytes: 16_384, bodyBytes: 10_485_760, connections: 1024, upstreamConnections: 256 }),
     upstream: httpUrl.optional(),
     upstreamTimeout: duration('30s'),
     forwardToken: z.boolean().default(true),

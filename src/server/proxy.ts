@@ -40,6 +40,8 @@ export function buildProxyServer({ config, gate, identityHeaderNames, logger, up
   if (config.upstream === undefined) throw new Error('mode: proxy needs upstream');
   const upstream = new URL(config.upstream);
   const pool = new Pool(upstream.origin, {
+    // At most this many sockets to the app; requests beyond them wait in the pool's queue for a free one.
+    connections: config.limits.upstreamConnections,
     headersTimeout: config.upstreamTimeout,
     bodyTimeout: config.upstreamTimeout,
     connect: { timeout: config.upstreamTimeout },

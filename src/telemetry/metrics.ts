@@ -1,3 +1,4 @@
+import type { Server } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotCounter, type CounterSlot } from './hot-counter.js';
 import { HotHistogram, type HistogramSlot } from './hot-histogram.js';
@@ -277,6 +278,32 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   /** The stores whose state `jwks_stale` reports at each scrape. */
   watchKeyStores(stores: readonly IssuerKeyStore[]): void {
     this.keyStores = stores;
+  }
+
+  /**
+   * The data-plane listener's open connections, and those it refused at `limits.connections` (Node closes them at
+   * once and emits `drop`). Per connection, never per request.
+   */
+  watchListener(server: Server): void {
+    const dropped = new Counter({
+      name: 'listener_connections_dropped_total',
+      help: 'Connections to the data-plane listener closed on arrival because limits.connections were open.',
+      registers: [this.registry],
+    });
+    server.on('drop', () => dropped.inc());
+    new Gauge({
+      name: 'listener_connections',
+      help: 'Open connections to the data-plane listener (bounded by limits.connections).',
+      registers: [this.registry],
+      collect() {
+        return new Promise<void>((resolve) => {
+          server.getConnections((error, count) => {
+            if (!error) this.set(count);
+            resolve();
+          });
+        });
+      },
+    });
   }
 }
 

@@ -24,7 +24,7 @@ describe('configuration', () => {
       enforcement: 'enforce',
       claimHeaders: { sub: 'x-auth-subject', client_id: 'x-auth-client-id', scope: 'x-auth-scopes' },
       tokenCache: { maxEntries: 10000 },
-      limits: { tokenBytes: 8192, headerBytes: 16384, bodyBytes: 10485760 },
+      limits: { tokenBytes: 8192, headerBytes: 16384, bodyBytes: 10485760, connections: 1024, upstreamConnections: 256 },
       authz: { pathPrefix: '', requestSource: 'auto' },
       allowQueryToken: false,
       routes: [],
@@ -80,6 +80,13 @@ describe('configuration', () => {
     expect(problems(`${minimal}  - issuer: https://idp.example.com/realms/prod\n    audiences: [x]\n`)).toEqual(['issuers[1].issuer: duplicates issuers[0]']);
     expect(problems('issuers: [\n')[0]).toMatch(/^\(yaml\): /);
     expect(problems('')).toEqual(['issuers: at least one issuer is required in authz mode']);
+  });
+
+  test('connection bounds are whole numbers of at least one', () => {
+    expect(problems(`${minimal}limits:\n  connections: 0\n  upstreamConnections: 1.5\n`)).toEqual([
+      expect.stringMatching(/^limits\.connections: /),
+      expect.stringMatching(/^limits\.upstreamConnections: /),
+    ]);
   });
 
   test('proxy mode needs an upstream', () => {
