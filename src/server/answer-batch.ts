@@ -49,7 +49,7 @@ export class AnswerBatch<T> {
     }
   }
 
-  /** Answers waiting to be written (for tests and shutdown checks). */
+  /** Answers waiting to be written. */
   get size(): number {
     return this.responses.length;
   }
@@ -62,9 +62,13 @@ export class AnswerBatch<T> {
       // Answers added while writing (none today) stay queued for the next flush rather than being lost.
       const count = this.responses.length;
       for (let index = 0; index < count; index += 1) this.writeOne(this.responses[index]!, this.answers[index]!);
-      this.responses.splice(0, count);
-      this.answers.splice(0, count);
-      if (this.responses.length > 0) {
+      if (this.responses.length === count) {
+        // The usual case: everything queued was written.
+        this.responses.length = 0;
+        this.answers.length = 0;
+      } else {
+        this.responses.splice(0, count);
+        this.answers.splice(0, count);
         this.openedAt = performance.now();
         if (!this.scheduled) {
           this.scheduled = true;
