@@ -93,6 +93,9 @@ async function startTokenwatches(scenarios, fixtures, sink, round, progress, pro
   }
 }
 
+/** `items` starting at index `by` (mod length). */
+const rotated = (items, by) => items.map((_, index) => items[(index + by) % items.length]);
+
 /** On SIGTERM tokenwatch flushes its log and its last spans (to the sink, which is still there) before it exits. */
 const stopServers = (servers) => Promise.all(Object.values(servers).map((server) => server.stop()));
 
@@ -151,22 +154,23 @@ export async function run({ options, workDir, progress }) {
     const measured = {};
     const delivered = { sent: {}, auditLines: {} };
     for (let round = 1; round <= runs; round += 1) {
-      // Fresh processes every round: how fast one process runs depends on where its memory landed (identical
-      // servers differ by up to 20% on this VM), so each round draws that anew for every variant.
-      servers = await startTokenwatches(SCENARIOS, fixtures, sink, round, progress);
-      for (const scenario of SCENARIOS) await probe(scenario, servers[scenario.id], fixtures);
-      for (const scenario of SCENARIOS) {
-        const result = await measure(servers[scenario.id], fixtures, options);
+      // A fresh process per variant and round, started just before it is measured: a process's speed depends on
+      // where its memory landed, and on its history. V8 shrinks the young generation of a process left idle, and a
+      // process that then takes load runs with more scavenges for the rest of its life (docs/benchmarks.md), so a
+      // variant that waited while the others were measured would pay for the wait. The order rotates every round.
+      for (const scenario of rotated(SCENARIOS, round - 1)) {
+        servers = await startTokenwatches([scenario], fixtures, sink, round, progress);
+        const server = servers[scenario.id];
+        await probe(scenario, server, fixtures);
+        const result = await measure(server, fixtures, options);
         (measured[scenario.id] ??= []).push(result);
         // The probe's request counts too: it is one more validation, and one more audit line.
         delivered.sent[scenario.id] = (delivered.sent[scenario.id] ?? 0) + result.sent + 1;
         progress(`run ${round}/${runs}  ${scenario.label.padEnd(48)} ${formatRps(result.rps)} req/s  p50 ${formatMs(result.latencyUs.p50)} ms`);
+        await stopServers(servers);
+        servers = {};
+        delivered.auditLines[scenario.id] = (delivered.auditLines[scenario.id] ?? 0) + auditLines(server.logFile);
       }
-      await stopServers(servers);
-      for (const scenario of SCENARIOS) {
-        delivered.auditLines[scenario.id] = (delivered.auditLines[scenario.id] ?? 0) + auditLines(servers[scenario.id].logFile);
-      }
-      servers = {};
     }
     delivered.sink = sink ? await (await fetch(`${sink.url}/stats`)).json() : { spans: 0, requests: 0 };
     return { ...report(measured, delivered, options), raw: { measured, delivered } };
@@ -224,7 +228,7 @@ function report(measured, delivered, { connections }) {
     notes: [
       'forward-auth as in the authz suite (route /api/orders/** needs read:orders), default token cache; the same tokenwatch build in all three rows, logLevel: info, auditLog.successSampleRate: 1.',
       `audit lines written, warm-ups and probes included: off ${formatRps(lines.off)} for ${formatRps(sent.off)} requests; metrics + audit log ${formatRps(lines.observed)} for ${formatRps(sent.observed)} (${share(lines.observed, sent.observed)}); tracing ${formatRps(lines.traced)} for ${formatRps(sent.traced)} (${share(lines.traced, sent.traced)}). The log goes to a file on tmpfs (pino, asynchronous), as stdout would to a file.`,
-      `every round starts a fresh process per variant (a process's speed depends on where its memory landed). tracing: OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=${SAMPLER_ARG}, requests without traceparent (the root sampler decides); OTLP/HTTP to a loopback sink on core ${LOAD_CORE}, which received ${formatRps(sink.spans)} spans in ${formatRps(sink.requests)} exports: ${share(sink.spans, sent.traced)} of the requests (the SDK's batch queue drops what exceeds 2,048 spans between exports).`,
+      `every round starts a fresh process per variant just before measuring it, in an order that rotates every round (a process's speed depends on where its memory landed and on how long it sat idle). tracing: OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=${SAMPLER_ARG}, requests without traceparent (the root sampler decides); OTLP/HTTP to a loopback sink on core ${LOAD_CORE}, which received ${formatRps(sink.spans)} spans in ${formatRps(sink.requests)} exports: ${share(sink.spans, sent.traced)} of the requests (the SDK's batch queue drops what exceeds 2,048 spans between exports).`,
       'tracing off in the first two rows: OTEL_SDK_DISABLED=true and no OTLP endpoint, so the SDK is never loaded.',
     ],
   };

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { HotCounter, type CounterSlot } from './hot-counter.js';
 import { HotHistogram, type HistogramSlot } from './hot-histogram.js';
 import { logWriterStats } from './logger.js';
+import { spanShippingStats } from './span-shipper.js';
 import { FAILURE_REASONS, type FailureReason } from '../auth/reasons.js';
 import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../auth/keys.js';
 import type { IdpFetchResult } from '../auth/idp-fetch.js';
@@ -186,6 +187,12 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     }).set({ version: options.version }, 1);
     collectDefaultMetrics({ register: this.registry });
     countedFrom(this.registry, 'log_lines_dropped_total', 'Log lines (audit and operational) dropped because more than 16 MiB waited for stdout.', () => logWriterStats.droppedLines);
+    countedFrom(
+      this.registry,
+      'tracing_spans_dropped_total',
+      'Sampled spans dropped before export: more than 4,096 waited for the export worker, or it had stopped.',
+      () => spanShippingStats.dropped,
+    );
     countedFrom(this.registry, 'log_write_errors_total', 'Failed writes of log batches to stdout (a closed pipe); retried with the next batch.', () => logWriterStats.writeErrors);
     // prom-client names these gauges with a counter's `_total` suffix, which promtool (rightly) flags; the per-type
     // series (nodejs_active_handles{type}, ...) carry the same information under valid names.

@@ -65,6 +65,7 @@ const INVALID_SPAN_ID = '0000000000000000';
 /** A W3C traceparent as the SDK's propagator accepts it; undefined for anything else (the SDK ignores those too). */
 export interface RemoteParent {
   readonly traceId: string;
+  readonly spanId: string;
   readonly sampled: boolean;
 }
 
@@ -73,7 +74,7 @@ export function parseTraceparent(header: string | undefined): RemoteParent | und
   const match = TRACEPARENT.exec(header.trim());
   if (!match || match[1] === 'ff' || match[2] === INVALID_TRACE_ID || match[3] === INVALID_SPAN_ID) return undefined;
   // Version 00 has exactly four fields; later versions may add more, which this pattern does not admit.
-  return { traceId: match[2]!, sampled: (parseInt(match[4]!, 16) & 1) === 1 };
+  return { traceId: match[2]!, spanId: match[3]!, sampled: (parseInt(match[4]!, 16) & 1) === 1 };
 }
 
 /** A random, valid (non-zero) trace id as four 32-bit words, in the order they appear in its hex form. */
@@ -87,6 +88,11 @@ export function randomTraceWords(): [number, number, number, number] {
 /** What TraceIdRatioBasedSampler computes from a trace id's hex form: its four words XORed. */
 export function accumulate(words: readonly [number, number, number, number]): number {
   return (words[0] ^ words[1] ^ words[2] ^ words[3]) >>> 0;
+}
+
+/** accumulate() of a trace id in hex (32 lowercase hex digits, as parseTraceparent returns it). */
+export function accumulateHex(traceId: string): number {
+  return (parseInt(traceId.slice(0, 8), 16) ^ parseInt(traceId.slice(8, 16), 16) ^ parseInt(traceId.slice(16, 24), 16) ^ parseInt(traceId.slice(24, 32), 16)) >>> 0;
 }
 
 /** Two hex digits per byte value: Number#toString(16) is V8's generic radix conversion and several times slower. */

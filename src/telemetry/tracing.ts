@@ -1,7 +1,11 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import type { tracing as sdkTracing } from '@opentelemetry/sdk-node';
 import type { Logger } from './logger.js';
+import { recordOfSdkSpan, type SpanRecord } from './span-record.js';
+import { SpanShipper } from './span-shipper.js';
 import {
   accumulate,
+  accumulateHex,
   parseTraceparent,
   randomSpanId,
   randomTraceWords,
@@ -61,16 +65,27 @@ const HEADER_GETTER: TextMapGetter<IncomingTraceContext> = {
 };
 
 /**
- * Starts the OpenTelemetry SDK from the standard `OTEL_*` variables (OTLP/HTTP exporter; the sampler from
- * `OTEL_TRACES_SAMPLER`). Returns undefined, starting nothing, when `OTEL_SDK_DISABLED=true` or no OTLP endpoint is set.
+ * Starts tracing from the standard `OTEL_*` variables (OTLP/HTTP exporter; the sampler from `OTEL_TRACES_SAMPLER`).
+ * Returns undefined, starting nothing, when `OTEL_SDK_DISABLED=true` or no OTLP endpoint is set.
+ *
+ * Two SDKs, one per thread (docs/decisions/0007-spans-exported-from-a-worker-thread.md): this thread's decides
+ * sampling, propagates context and records the IdP fetch spans; the export worker's (started with `env` as its
+ * environment) exports. Finished spans cross as plain records. Validation spans, the one span per request, are
+ * recorded here without an SDK span when tokenwatch knows the sampler, and the SDK replays them in the worker.
  */
 export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Promise<Tracing | undefined> {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || !endpoint) return undefined;
-  const [{ NodeSDK, tracing }, { OTLPTraceExporter }] = await Promise.all([
-    import('@opentelemetry/sdk-node'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-  ]);
+  const serviceName = env.OTEL_SERVICE_NAME || 'tokenwatch';
+  let shipper: SpanShipper;
+  try {
+    shipper = await SpanShipper.start(env, { serviceName }, logger);
+  } catch (error) {
+    // Tracing is observability: without it tokenwatch still decides every request.
+    logger.error({ event: 'tracing_not_started', reason: (error as Error).message }, 'OpenTelemetry tracing could not start; running without it');
+    return undefined;
+  }
+  const { NodeSDK, tracing } = await import('@opentelemetry/sdk-node');
   const plan = samplingPlan(env);
   const ids = new PresetTraceIds();
   let sampler: InstanceType<typeof tracing.ParentBasedSampler> | InstanceType<typeof tracing.TraceIdRatioBasedSampler> | undefined;
@@ -79,8 +94,8 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
     sampler = plan.parentBased ? new tracing.ParentBasedSampler({ root }) : root;
   }
   const sdk = new NodeSDK({
-    serviceName: env.OTEL_SERVICE_NAME || 'tokenwatch',
-    traceExporter: new OTLPTraceExporter(),
+    serviceName,
+    spanProcessors: [new ShippingSpanProcessor(shipper)],
     instrumentations: [],
     // Traces only: tokenwatch's metrics are Prometheus's (prom-client), its logs are JSON lines on stdout. Left to
     // the environment, the SDK would also export OTLP metrics and logs to the same endpoint.
@@ -96,7 +111,36 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
   });
   sdk.start();
   logger.info({ event: 'tracing_started', endpoint, sampler: plan?.name ?? env.OTEL_TRACES_SAMPLER }, 'OpenTelemetry tracing on');
-  return { validation: new OtelValidationTracing(trace.getTracer(TRACER_NAME), plan, ids), shutdown: () => sdk.shutdown() };
+  return {
+    validation: new OtelValidationTracing(trace.getTracer(TRACER_NAME), plan, ids, shipper),
+    shutdown: async () => {
+      await sdk.shutdown();
+      await shipper.shutdown();
+    },
+  };
+}
+
+/** Hands every sampled span the SDK records in this thread to the export worker, as a record. */
+class ShippingSpanProcessor implements sdkTracing.SpanProcessor {
+  constructor(private readonly shipper: SpanShipper) {}
+
+  onStart(): void {}
+
+  onEnd(span: sdkTracing.ReadableSpan): void {
+    // Recorded but not sampled (a sampler's RECORD decision) is not exported, as with the SDK's batch processor.
+    if ((span.spanContext().traceFlags & 1) === 0) return;
+    this.shipper.add(recordOfSdkSpan(span));
+  }
+
+  forceFlush(): Promise<void> {
+    this.shipper.flush();
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    this.shipper.flush();
+    return Promise.resolve();
+  }
 }
 
 /**
@@ -124,6 +168,7 @@ class OtelValidationTracing implements ValidationTracing {
     private readonly tracer: Tracer,
     private readonly plan: SamplingPlan | undefined,
     private readonly ids: PresetTraceIds,
+    private readonly shipper: SpanShipper,
   ) {
     this.rootUpperBound = plan ? ratioUpperBound(plan.rootRatio) : undefined;
   }
@@ -134,27 +179,33 @@ class OtelValidationTracing implements ValidationTracing {
         // A root span: decided on its trace id, as TraceIdRatioBasedSampler would.
         const words = randomTraceWords();
         if (accumulate(words) >= this.rootUpperBound!) return new UnrecordedSpan(words, undefined);
-        this.ids.next = wordsToHex(words);
-        return this.record(ROOT_CONTEXT, startTime);
+        return new ShippedSpan(wordsToHex(words), randomSpanId(), undefined, undefined, startTime);
       }
-      // ParentBasedSampler follows a remote parent's flag; the other samplers decide on the parent's trace id, and
-      // a header only the SDK's propagator can judge (a later version's extra fields) goes to the SDK as well.
+      // ParentBasedSampler follows a remote parent's flag; the other samplers decide on the parent's trace id. A
+      // header only the SDK's propagator can judge (a later version's extra fields) goes to the SDK.
       const parent = parseTraceparent(incoming.traceparent);
-      if (parent && !parent.sampled && this.plan.parentBased) return new UnrecordedSpan(undefined, parent.traceId);
+      if (parent) {
+        const sampled = this.plan.parentBased ? parent.sampled : accumulateHex(parent.traceId) < this.rootUpperBound!;
+        if (!sampled) return new UnrecordedSpan(undefined, parent.traceId);
+        return new ShippedSpan(parent.traceId, randomSpanId(), parent.spanId, incoming.tracestate, startTime);
+      }
     }
     const context = incoming.traceparent ? propagation.extract(ROOT_CONTEXT, incoming, HEADER_GETTER) : ROOT_CONTEXT;
     return this.record(context, startTime);
   }
 
   end(span: ValidationSpan, facts: ValidationSpanFacts): void {
-    if (span instanceof RecordedSpan) span.finish(facts);
+    if (span instanceof ShippedSpan) this.shipper.add(span.finish(facts));
+    else if (span instanceof RecordedSpan) span.finish(facts);
   }
 
   private record(context: Context, startTime: number): ValidationSpan {
-    const span = this.tracer.startSpan('token.validate', { kind: SpanKind.INTERNAL, startTime }, context);
+    const span = this.tracer.startSpan(VALIDATION_SPAN, { kind: SpanKind.INTERNAL, startTime }, context);
     return span.isRecording() ? new RecordedSpan(span) : new UnrecordedSpan(undefined, span.spanContext().traceId, span.spanContext().spanId);
   }
 }
+
+const VALIDATION_SPAN = 'token.validate';
 
 /** A span the sampler dropped: only ids, turned into hex when read. */
 class UnrecordedSpan implements ValidationSpan {
@@ -178,7 +229,47 @@ class UnrecordedSpan implements ValidationSpan {
   }
 }
 
-/** A span the SDK records and exports. */
+/**
+ * A sampled validation span recorded without the SDK: ids, parent and start time until the validation ends, then
+ * one record for the export worker, whose SDK replays it. An SDK span cost the request thread several microseconds
+ * and kept its objects alive until the batch was exported (bench/ telemetry suite).
+ */
+class ShippedSpan implements ValidationSpan {
+  readonly recording = true;
+
+  constructor(
+    readonly traceId: string,
+    private readonly spanId: string,
+    private readonly parentSpanId: string | undefined,
+    private readonly traceState: string | undefined,
+    private readonly startTime: number,
+  ) {}
+
+  traceparent(): string {
+    return `00-${this.traceId}-${this.spanId}-01`;
+  }
+
+  finish(facts: ValidationSpanFacts): SpanRecord {
+    const failed = facts.reason !== undefined;
+    return {
+      scope: TRACER_NAME,
+      name: VALIDATION_SPAN,
+      kind: SpanKind.INTERNAL,
+      traceId: this.traceId,
+      spanId: this.spanId,
+      parentSpanId: this.parentSpanId,
+      parentRemote: this.parentSpanId !== undefined,
+      traceState: this.traceState,
+      startTime: this.startTime,
+      endTime: performance.timeOrigin + performance.now(),
+      attributes: validationAttributes(facts),
+      statusCode: failed ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
+      statusMessage: facts.reason,
+    };
+  }
+}
+
+/** A validation span the SDK records (a sampler tokenwatch does not know, or a traceparent only the SDK can read). */
 class RecordedSpan implements ValidationSpan {
   readonly recording = true;
   readonly traceId: string;
@@ -194,24 +285,30 @@ class RecordedSpan implements ValidationSpan {
 
   finish(facts: ValidationSpanFacts): void {
     const span = this.span;
-    span.setAttributes({
-      'oauth.validation.result': facts.result,
-      'tokenwatch.cache': facts.cache,
-      'tokenwatch.route': facts.route,
-      'tokenwatch.enforcement': facts.enforcement,
-    });
-    if (facts.issuer !== undefined) span.setAttribute('oauth.issuer', facts.issuer);
-    if (facts.clientId !== undefined) span.setAttribute('oauth.client_id', facts.clientId);
-    if (facts.grantType !== undefined) span.setAttribute('oauth.grant_type', facts.grantType);
-    if (facts.scopes !== undefined) span.setAttribute('oauth.scopes', [...facts.scopes]);
-    if (facts.kid !== undefined) span.setAttribute('jwt.kid', facts.kid);
-    if (facts.reason !== undefined) {
-      span.setAttribute('oauth.failure.reason', facts.reason);
-      span.setAttribute('tokenwatch.let_through', facts.letThrough);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: facts.reason });
-    }
+    span.setAttributes(validationAttributes(facts));
+    if (facts.reason !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: facts.reason });
     span.end();
   }
+}
+
+/** The validation span's attributes; absent facts are left out. */
+function validationAttributes(facts: ValidationSpanFacts): Attributes {
+  const attributes: Attributes = {
+    'oauth.validation.result': facts.result,
+    'tokenwatch.route': facts.route,
+    'tokenwatch.enforcement': facts.enforcement,
+  };
+  if (facts.cache !== undefined) attributes['tokenwatch.cache'] = facts.cache;
+  if (facts.issuer !== undefined) attributes['oauth.issuer'] = facts.issuer;
+  if (facts.clientId !== undefined) attributes['oauth.client_id'] = facts.clientId;
+  if (facts.grantType !== undefined) attributes['oauth.grant_type'] = facts.grantType;
+  if (facts.scopes !== undefined) attributes['oauth.scopes'] = [...facts.scopes];
+  if (facts.kid !== undefined) attributes['jwt.kid'] = facts.kid;
+  if (facts.reason !== undefined) {
+    attributes['oauth.failure.reason'] = facts.reason;
+    attributes['tokenwatch.let_through'] = facts.letThrough;
+  }
+  return attributes;
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;

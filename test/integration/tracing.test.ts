@@ -43,10 +43,21 @@ function spansOfTrace(traceId: string) {
 describe('OpenTelemetry spans', () => {
   test('a validation continues the incoming traceparent with one token.validate span carrying the oauth attributes', async () => {
     const token = await jwks().sign({ aud: 'orders-api', sub: 'u1', client_id: 'orders-service', scope: 'read:orders', gty: 'client-credentials' });
-    const response = await sidecar.request('/api/orders/1', { headers: { ...bearer(token).headers, traceparent: traceparent() } as Record<string, string> });
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const response = await sidecar.request('/api/orders/1', {
+      headers: { ...bearer(token).headers, traceparent: traceparent(), tracestate: 'vendor=opaque' } as Record<string, string>,
+    });
+    const after = BigInt(Date.now() + 1) * 1_000_000n;
     expect(response.status).toBe(200);
     const [span] = await eventually(() => spansOfTrace(TRACE_ID).length === 1 && spansOfTrace(TRACE_ID));
     expect(span!.parentSpanId).toBe(PARENT_SPAN);
+    expect(span!.traceState).toBe('vendor=opaque');
+    expect(span!.kind).toBe(1);
+    expect(span!.resource['service.name']).toBe('tokenwatch-test');
+    // The span covers the validation, within the request's time.
+    expect(span!.startTimeUnixNano).toBeGreaterThanOrEqual(before);
+    expect(span!.endTimeUnixNano).toBeGreaterThanOrEqual(span!.startTimeUnixNano);
+    expect(span!.endTimeUnixNano).toBeLessThanOrEqual(after);
     expect(span!.status.code ?? 0).not.toBe(2);
     expect(span!.attributes).toMatchObject({
       'oauth.client_id': 'orders-service',
@@ -92,7 +103,7 @@ describe('OpenTelemetry spans', () => {
   });
 
   test('no token, signature or secret reaches a span', () => {
-    const exported = JSON.stringify(receiver.spans);
+    const exported = JSON.stringify(receiver.spans, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
     expect(exported).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
   });
 });

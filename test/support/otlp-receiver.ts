@@ -6,6 +6,17 @@ export interface ReceivedSpan {
   traceId: string;
   spanId: string;
   parentSpanId: string | undefined;
+  /** OTLP's kind: 1 internal, 2 server, 3 client... (the API's SpanKind + 1). */
+  kind: number;
+  traceState: string | undefined;
+  /** Nanoseconds since the Unix epoch. */
+  startTimeUnixNano: bigint;
+  endTimeUnixNano: bigint;
+  /** OTLP flags: the W3C trace flags in the low byte, bit 9 (0x200) set when the parent is remote. */
+  flags: number;
+  scope: string;
+  /** The resource's attributes. */
+  resource: Record<string, unknown>;
   status: { code?: number; message?: string };
   attributes: Record<string, unknown>;
 }
@@ -38,11 +49,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       receiver.paths.push(request.url ?? '');
       if (request.url === '/v1/traces' && request.headers['content-type']?.includes('json')) {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }>;
+          resourceSpans?: Array<{
+            resource?: { attributes?: OtlpAttribute[] };
+            scopeSpans?: Array<{ scope?: { name?: string }; spans?: Array<Record<string, unknown>> }>;
+          }>;
         };
         for (const resource of body.resourceSpans ?? []) {
+          const resourceAttributes = decodeAttributes(resource.resource?.attributes);
           for (const scope of resource.scopeSpans ?? []) {
-            for (const span of scope.spans ?? []) receiver.spans.push(decodeSpan(span));
+            for (const span of scope.spans ?? []) receiver.spans.push(decodeSpan(span, scope.scope?.name ?? '', resourceAttributes));
           }
         }
       }
@@ -59,17 +74,33 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return receiver;
 }
 
-function decodeSpan(span: Record<string, unknown>): ReceivedSpan {
-  const attributes: Record<string, unknown> = {};
-  for (const attribute of (span.attributes as Array<{ key: string; value: OtlpValue }>) ?? []) attributes[attribute.key] = decodeValue(attribute.value);
+interface OtlpAttribute {
+  key: string;
+  value: OtlpValue;
+}
+
+function decodeSpan(span: Record<string, unknown>, scope: string, resource: Record<string, unknown>): ReceivedSpan {
   return {
     name: span.name as string,
     traceId: span.traceId as string,
     spanId: span.spanId as string,
     parentSpanId: (span.parentSpanId as string | undefined) || undefined,
+    kind: span.kind as number,
+    traceState: (span.traceState as string | undefined) || undefined,
+    startTimeUnixNano: BigInt(span.startTimeUnixNano as string | number),
+    endTimeUnixNano: BigInt(span.endTimeUnixNano as string | number),
+    flags: (span.flags as number | undefined) ?? 0,
+    scope,
+    resource,
     status: (span.status as ReceivedSpan['status']) ?? {},
-    attributes,
+    attributes: decodeAttributes(span.attributes as OtlpAttribute[] | undefined),
   };
+}
+
+function decodeAttributes(list: OtlpAttribute[] | undefined): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  for (const attribute of list ?? []) attributes[attribute.key] = decodeValue(attribute.value);
+  return attributes;
 }
 
 function decodeValue(value: OtlpValue): unknown {

@@ -2,7 +2,7 @@ import { tracing } from '@opentelemetry/sdk-node';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { accumulate, parseTraceparent, randomSpanId, randomTraceWords, ratioUpperBound, samplingPlan, wordsToHex } from '../../src/telemetry/trace-sampling.js';
+import { accumulate, accumulateHex, parseTraceparent, randomSpanId, randomTraceWords, ratioUpperBound, samplingPlan, wordsToHex } from '../../src/telemetry/trace-sampling.js';
 
 const word = fc.integer({ min: 0, max: 0xffffffff });
 const ratio = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1, 0.1, 0.5));
@@ -15,6 +15,20 @@ describe('root decisions agree with the SDK sampler', () => {
         const sdk = new tracing.TraceIdRatioBasedSampler(share);
         const sdkSampled = sdk.shouldSample(ROOT_CONTEXT, wordsToHex(words)).decision === tracing.SamplingDecision.RECORD_AND_SAMPLED;
         expect(accumulate(words) < ratioUpperBound(share)).toBe(sdkSampled);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('a parent\'s trace id in hex is judged as the SDK sampler judges it (non-parent-based samplers with a remote parent)', () => {
+    fc.assert(
+      fc.property(fc.tuple(word, word, word, word), ratio, (words, share) => {
+        fc.pre((words[0] | words[1] | words[2] | words[3]) !== 0);
+        const hex = wordsToHex(words);
+        const sdk = new tracing.TraceIdRatioBasedSampler(share);
+        const sdkSampled = sdk.shouldSample(ROOT_CONTEXT, hex).decision === tracing.SamplingDecision.RECORD_AND_SAMPLED;
+        expect(accumulateHex(hex)).toBe(accumulate(words));
+        expect(accumulateHex(hex) < ratioUpperBound(share)).toBe(sdkSampled);
       }),
       { numRuns: 2000 },
     );
@@ -51,9 +65,10 @@ describe('samplingPlan reads OTEL_TRACES_SAMPLER as the SDK does', () => {
 });
 
 describe('parseTraceparent', () => {
-  test('a valid header gives its trace id and sampled flag', () => {
-    expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', sampled: true });
-    expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00')).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', sampled: false });
+  test('a valid header gives its trace id, span id and sampled flag', () => {
+    const ids = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toEqual({ ...ids, sampled: true });
+    expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00')).toEqual({ ...ids, sampled: false });
     expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03')?.sampled).toBe(true);
   });
 

@@ -1,0 +1,135 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLogger } from '../../src/telemetry/logger.js';
+import type { SpanRecord } from '../../src/telemetry/span-record.js';
+import { SpanShipper, spanShippingStats } from '../../src/telemetry/span-shipper.js';
+import { eventually } from '../support/eventually.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
+
+let receiver: OtlpReceiver;
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+});
+
+afterAll(async () => {
+  await receiver?.stop();
+});
+
+/** The worker's whole environment: nothing is read from this process's own. */
+const workerEnv = () => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+  OTEL_BSP_SCHEDULE_DELAY: '50',
+  OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=span-export-test',
+});
+
+function captureLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+let nextId = 1;
+function record(overrides: Partial<SpanRecord> = {}): SpanRecord {
+  const id = (nextId++).toString(16).padStart(16, '0');
+  return {
+    scope: 'tokenwatch',
+    name: 'token.validate',
+    kind: SpanKind.INTERNAL,
+    traceId: `${id}${id}`,
+    spanId: id,
+    parentSpanId: undefined,
+    parentRemote: false,
+    traceState: undefined,
+    startTime: 1_790_000_000_000.25,
+    endTime: 1_790_000_000_001.75,
+    attributes: { 'oauth.validation.result': 'success' },
+    statusCode: SpanStatusCode.UNSET,
+    statusMessage: undefined,
+    ...overrides,
+  };
+}
+
+const spansOf = (traceId: string) => receiver.spans.filter((span) => span.traceId === traceId);
+
+describe('the export worker', () => {
+  test('exports every record as sent: ids, parent, trace state, kind, times, status, attributes, scope and resource', async () => {
+    const { logger } = captureLogger();
+    const shipper = await SpanShipper.start(workerEnv(), { serviceName: 'span-export-test' }, logger);
+    const root = record({ attributes: { 'oauth.scopes': ['read:orders', 'write:orders'], 'tokenwatch.let_through': false } });
+    const child = record({
+      parentSpanId: 'b7ad6b7169203331',
+      parentRemote: true,
+      traceState: 'vendor=opaque,other=1',
+      statusCode: SpanStatusCode.ERROR,
+      statusMessage: 'expired',
+      attributes: { 'oauth.failure.reason': 'expired', 'oauth.validation.result': 'failure' },
+    });
+    const fetch = record({ scope: 'another-scope', name: 'idp.jwks', kind: SpanKind.CLIENT });
+    for (const each of [root, child, fetch]) shipper.add(each);
+    await shipper.shutdown();
+
+    const [exportedRoot] = spansOf(root.traceId);
+    expect(exportedRoot).toMatchObject({
+      name: 'token.validate',
+      spanId: root.spanId,
+      parentSpanId: undefined,
+      kind: SpanKind.INTERNAL + 1,
+      scope: 'tokenwatch',
+      attributes: { 'oauth.scopes': ['read:orders', 'write:orders'], 'tokenwatch.let_through': false },
+    });
+    expect(exportedRoot!.status.code ?? 0).toBe(0);
+    // Milliseconds with a fraction, to the microsecond.
+    expect(exportedRoot!.startTimeUnixNano).toBe(1_790_000_000_000_250_000n);
+    expect(exportedRoot!.endTimeUnixNano).toBe(1_790_000_000_001_750_000n);
+    expect(exportedRoot!.resource).toMatchObject({ 'service.name': 'span-export-test', 'deployment.environment': 'span-export-test' });
+
+    const [exportedChild] = spansOf(child.traceId);
+    expect(exportedChild).toMatchObject({
+      spanId: child.spanId,
+      parentSpanId: 'b7ad6b7169203331',
+      traceState: 'vendor=opaque,other=1',
+      status: { code: SpanStatusCode.ERROR, message: 'expired' },
+      attributes: { 'oauth.failure.reason': 'expired', 'oauth.validation.result': 'failure' },
+    });
+    expect(exportedChild!.flags & 0x300).toBe(0x300);
+
+    expect(spansOf(fetch.traceId)[0]).toMatchObject({ name: 'idp.jwks', kind: SpanKind.CLIENT + 1, scope: 'another-scope' });
+  });
+
+  test('spans beyond the bound of those waiting for the worker are dropped and counted, never queued', async () => {
+    const { logger } = captureLogger();
+    const shipper = await SpanShipper.start(workerEnv(), { serviceName: 'span-export-test' }, logger, 10);
+    const before = spanShippingStats.dropped;
+    const sent = Array.from({ length: 50 }, () => record());
+    // One turn: the worker has had no chance to take any of them.
+    for (const each of sent) shipper.add(each);
+    expect(spanShippingStats.dropped - before).toBe(40);
+    await shipper.shutdown();
+    const exported = sent.filter((each) => spansOf(each.traceId).length === 1);
+    expect(exported).toEqual(sent.slice(0, 10));
+  });
+
+  test('spans added after shutdown are dropped and counted', async () => {
+    const { logger } = captureLogger();
+    const shipper = await SpanShipper.start(workerEnv(), { serviceName: 'span-export-test' }, logger);
+    await shipper.shutdown();
+    const before = spanShippingStats.dropped;
+    shipper.add(record());
+    shipper.flush();
+    expect(spanShippingStats.dropped - before).toBe(1);
+  });
+
+  test('a worker that dies is logged once; its spans are dropped and counted, and the request thread goes on', async () => {
+    const { logger, lines } = captureLogger();
+    const shipper = await SpanShipper.start(workerEnv(), { serviceName: 'span-export-test' }, logger);
+    await shipper['worker'].terminate();
+    await eventually(() => lines.some((line) => line.event === 'tracing_export_stopped'));
+    const before = spanShippingStats.dropped;
+    shipper.add(record());
+    shipper.add(record());
+    expect(spanShippingStats.dropped - before).toBe(2);
+    await shipper.shutdown();
+    expect(lines.filter((line) => line.event === 'tracing_export_stopped')).toHaveLength(1);
+  });
+});
