@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ROOT_CONTEXT, createTraceState, trace, type Context, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
-import type { SpanRecord } from './span-record.js';
+import { recordOfValidation, type ShippedRecord, type SpanRecord, type ValidationRecord } from './span-record.js';
 import type { FromExportWorker, ToExportWorker } from './span-shipper.js';
 
 /**
@@ -74,7 +74,7 @@ port.on('message', (message: ToExportWorker) => {
   if (message.type === 'spans') {
     for (const record of message.spans) {
       try {
-        replay(record);
+        replay(isValidationRecord(record) ? recordOfValidation(record) : record);
       } catch {
         // A record the SDK cannot take is one span lost, never the worker.
       }
@@ -88,6 +88,11 @@ port.on('message', (message: ToExportWorker) => {
     );
   }
 });
+
+/** Validation spans come as flat arrays (span-record.ts), every other span as a SpanRecord object. */
+function isValidationRecord(record: ShippedRecord): record is ValidationRecord {
+  return Array.isArray(record);
+}
 
 function post(message: FromExportWorker): void {
   port!.postMessage(message);

@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from './logger.js';
 import type { ExportWorkerData } from './span-export-worker.js';
-import type { SpanRecord } from './span-record.js';
+import type { ShippedRecord } from './span-record.js';
 
-export type ToExportWorker = { readonly type: 'spans'; readonly spans: readonly SpanRecord[] } | { readonly type: 'shutdown' };
+export type ToExportWorker = { readonly type: 'spans'; readonly spans: readonly ShippedRecord[] } | { readonly type: 'shutdown' };
 export type FromExportWorker = { readonly type: 'ready' } | { readonly type: 'taken'; readonly spans: number } | { readonly type: 'closed' };
 
 /**
@@ -33,7 +33,7 @@ export const spanShippingStats = { dropped: 0 };
  * worker (span-export-worker.ts). Adding a record is a push onto an array; everything else happens off the request.
  */
 export class SpanShipper {
-  private queue: SpanRecord[] = [];
+  private queue: ShippedRecord[] = [];
   /** Spans sent to the worker that it has not yet reported as taken. */
   private inFlight = 0;
   private running = true;
@@ -82,7 +82,7 @@ export class SpanShipper {
   }
 
   /** Queues a finished span for export; drops it (counted) when the bound is reached or the worker is gone. */
-  add(record: SpanRecord): void {
+  add(record: ShippedRecord): void {
     if (!this.running || this.queue.length + this.inFlight >= this.maxPendingSpans) {
       spanShippingStats.dropped += 1;
       return;

@@ -1,7 +1,7 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Attributes, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import type { tracing as sdkTracing } from '@opentelemetry/sdk-node';
 import type { Logger } from './logger.js';
-import { recordOfSdkSpan, type SpanRecord } from './span-record.js';
+import { VALIDATION_SPAN, recordOfSdkSpan, validationAttributes, validationRecord, type ValidationRecord, type ValidationSpanFacts } from './span-record.js';
 import { SpanShipper } from './span-shipper.js';
 import {
   accumulate,
@@ -21,20 +21,7 @@ export interface IncomingTraceContext {
   readonly tracestate?: string | undefined;
 }
 
-export interface ValidationSpanFacts {
-  readonly result: 'success' | 'failure';
-  readonly reason: string | undefined;
-  readonly issuer: string | undefined;
-  readonly clientId: string | undefined;
-  readonly grantType: string | undefined;
-  readonly scopes: readonly string[] | undefined;
-  readonly kid: string | undefined;
-  readonly cache: 'hit' | 'miss' | undefined;
-  readonly route: string;
-  readonly enforcement: string;
-  readonly letThrough: boolean;
-  readonly description: string | undefined;
-}
+export type { ValidationSpanFacts };
 
 /** The span of one validation, recorded or not: what the request path reads of it. */
 export interface ValidationSpan {
@@ -85,6 +72,16 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
     logger.error({ event: 'tracing_not_started', reason: (error as Error).message }, 'OpenTelemetry tracing could not start; running without it');
     return undefined;
   }
+  try {
+    return await startRequestThreadSdk(env, logger, endpoint, serviceName, shipper);
+  } catch (error) {
+    await shipper.shutdown();
+    throw error;
+  }
+}
+
+/** This thread's SDK: sampling, propagation and the IdP fetch spans, every finished span handed to `shipper`. */
+async function startRequestThreadSdk(env: NodeJS.ProcessEnv, logger: Logger, endpoint: string, serviceName: string, shipper: SpanShipper): Promise<Tracing> {
   const { NodeSDK, tracing } = await import('@opentelemetry/sdk-node');
   const plan = samplingPlan(env);
   const ids = new PresetTraceIds();
@@ -205,8 +202,6 @@ class OtelValidationTracing implements ValidationTracing {
   }
 }
 
-const VALIDATION_SPAN = 'token.validate';
-
 /** A span the sampler dropped: only ids, turned into hex when read. */
 class UnrecordedSpan implements ValidationSpan {
   readonly recording = false;
@@ -239,9 +234,9 @@ class ShippedSpan implements ValidationSpan {
 
   constructor(
     readonly traceId: string,
-    private readonly spanId: string,
-    private readonly parentSpanId: string | undefined,
-    private readonly traceState: string | undefined,
+    readonly spanId: string,
+    readonly parentSpanId: string | undefined,
+    readonly traceState: string | undefined,
     private readonly startTime: number,
   ) {}
 
@@ -249,23 +244,8 @@ class ShippedSpan implements ValidationSpan {
     return `00-${this.traceId}-${this.spanId}-01`;
   }
 
-  finish(facts: ValidationSpanFacts): SpanRecord {
-    const failed = facts.reason !== undefined;
-    return {
-      scope: TRACER_NAME,
-      name: VALIDATION_SPAN,
-      kind: SpanKind.INTERNAL,
-      traceId: this.traceId,
-      spanId: this.spanId,
-      parentSpanId: this.parentSpanId,
-      parentRemote: this.parentSpanId !== undefined,
-      traceState: this.traceState,
-      startTime: this.startTime,
-      endTime: performance.timeOrigin + performance.now(),
-      attributes: validationAttributes(facts),
-      statusCode: failed ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
-      statusMessage: facts.reason,
-    };
+  finish(facts: ValidationSpanFacts): ValidationRecord {
+    return validationRecord(this, this.startTime, performance.timeOrigin + performance.now(), facts);
   }
 }
 
@@ -289,26 +269,6 @@ class RecordedSpan implements ValidationSpan {
     if (facts.reason !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: facts.reason });
     span.end();
   }
-}
-
-/** The validation span's attributes; absent facts are left out. */
-function validationAttributes(facts: ValidationSpanFacts): Attributes {
-  const attributes: Attributes = {
-    'oauth.validation.result': facts.result,
-    'tokenwatch.route': facts.route,
-    'tokenwatch.enforcement': facts.enforcement,
-  };
-  if (facts.cache !== undefined) attributes['tokenwatch.cache'] = facts.cache;
-  if (facts.issuer !== undefined) attributes['oauth.issuer'] = facts.issuer;
-  if (facts.clientId !== undefined) attributes['oauth.client_id'] = facts.clientId;
-  if (facts.grantType !== undefined) attributes['oauth.grant_type'] = facts.grantType;
-  if (facts.scopes !== undefined) attributes['oauth.scopes'] = [...facts.scopes];
-  if (facts.kid !== undefined) attributes['jwt.kid'] = facts.kid;
-  if (facts.reason !== undefined) {
-    attributes['oauth.failure.reason'] = facts.reason;
-    attributes['tokenwatch.let_through'] = facts.letThrough;
-  }
-  return attributes;
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
