@@ -1,5 +1,6 @@
 import type { GateObserver, ValidationReport } from '../server/access-gate.js';
-import { auditLine, pinoLineFormat, type AuditLevel, type PinoLineFormat } from './audit-line.js';
+import { SuccessLineWriter, auditLine, isoTimeMember, pinoLineFormat, type AuditLevel, type PinoLineFormat } from './audit-line.js';
+import { LineBatcher } from './line-batcher.js';
 import type { Logger } from './logger.js';
 import { traceIdOf } from './tracing.js';
 
@@ -20,6 +21,8 @@ export interface AuditLogOptions {
 export class AuditLog implements GateObserver {
   /** Read once: the destination stream and line format of the logger, when the line can be written directly. */
   private readonly direct: PinoLineFormat | undefined;
+  /** Successful validations' lines as bytes, when the destination is tokenwatch's own batcher and the time is pino's isoTime. */
+  private readonly successes: SuccessLineWriter | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -27,6 +30,8 @@ export class AuditLog implements GateObserver {
     private readonly random: () => number = Math.random,
   ) {
     this.direct = pinoLineFormat(logger);
+    const direct = this.direct;
+    this.successes = direct && direct.stream instanceof LineBatcher && direct.time === isoTimeMember ? new SuccessLineWriter(direct, direct.stream) : undefined;
   }
 
   validated(report: ValidationReport): void {
@@ -34,6 +39,7 @@ export class AuditLog implements GateObserver {
     const level: AuditLevel = failure ? 'warn' : 'info';
     if (!this.logger.isLevelEnabled(level)) return;
     if (!failure && !(this.options.successSampleRate >= 1 || this.random() < this.options.successSampleRate)) return;
+    if (this.successes?.write(report)) return;
     if (this.direct) this.direct.stream.write(auditLine(this.direct, level, report));
     else this.logger[level](eventOf(report));
   }

@@ -10,7 +10,8 @@ import type { RouteRule } from '../../src/policy/routes.js';
 import type { ValidationReport } from '../../src/server/access-gate.js';
 import type { Denial } from '../../src/server/answers.js';
 import { AuditLog } from '../../src/telemetry/audit-log.js';
-import { isoTimeMember, pinoLineFormat } from '../../src/telemetry/audit-line.js';
+import { SuccessLineWriter, isoTimeMember, pinoLineFormat } from '../../src/telemetry/audit-line.js';
+import { LineBatcher } from '../../src/telemetry/line-batcher.js';
 import { createLogger, type Logger } from '../../src/telemetry/logger.js';
 import { traceIdOf } from '../../src/telemetry/tracing.js';
 
@@ -59,6 +60,25 @@ function auditLineOf(report: ValidationReport, level = 'info'): string | undefin
   return destination.writes[0];
 }
 
+/**
+ * The bytes the audit log writes for `report` through tokenwatch's own batched destination (LineBatcher), where a
+ * success is written as bytes by SuccessLineWriter; and whether that writer took it.
+ */
+function batchedBytesOf(report: ValidationReport): { bytes: Buffer; asBytes: boolean } {
+  const chunks: Buffer[] = [];
+  const batcher = new LineBatcher({ write: (chunk: Buffer) => (chunks.push(Buffer.from(chunk)), true), flushSync: () => {} }, 64 * 1024);
+  const writes = vi.spyOn(SuccessLineWriter.prototype, 'write');
+  try {
+    new AuditLog(createLogger('info', batcher), { successSampleRate: 1 }).validated(report);
+    batcher.flush();
+    return { bytes: Buffer.concat(chunks), asBytes: writes.mock.results.some((result) => result.value === true) };
+  } finally {
+    writes.mockRestore();
+  }
+}
+
+const COMMON_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE']);
+
 function pinoLineOf(report: ValidationReport): string {
   const destination = capture();
   logThroughPino(createLogger('info', destination), report);
@@ -81,12 +101,18 @@ function expectSameAsPino(report: ValidationReport, now = 1_795_000_000_123): Re
   const spy = vi.spyOn(Date, 'now').mockReturnValue(now);
   let ours: string | undefined;
   let reference: string;
+  let batched: { bytes: Buffer; asBytes: boolean };
   try {
     ours = auditLineOf(report);
     reference = pinoLineOf(report);
+    batched = batchedBytesOf(report);
   } finally {
     spy.mockRestore();
   }
+  // Through the batcher, a success is written as bytes: the very bytes of the line.
+  expect(batched.bytes.equals(Buffer.from(ours ?? '', 'utf8'))).toBe(true);
+  const success = !report.failure && report.validation !== undefined && report.decision.allowed;
+  expect(batched.asBytes).toBe(success && COMMON_METHODS.has(report.request.method));
   expect(ours).toBeDefined();
   const line = ours!;
   expect(line.endsWith('\n')).toBe(true);
