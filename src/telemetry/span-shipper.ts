@@ -113,14 +113,16 @@ export class SpanShipper {
   async shutdown(): Promise<void> {
     clearInterval(this.timer);
     this.flush();
-    if (this.running) {
+    const wasRunning = this.running;
+    // From here on, a span added is dropped and counted: the worker has been sent its last batch.
+    this.running = false;
+    if (wasRunning) {
       const closed = new Promise<void>((resolve) => (this.closed = resolve));
       this.post({ type: 'shutdown' });
       let timeout: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((resolve) => (timeout = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS)))]);
       clearTimeout(timeout);
     }
-    this.running = false;
     await this.worker.terminate();
   }
 
