@@ -1,12 +1,12 @@
 /**
- * The sampling decision for a validation span, made without the OpenTelemetry SDK whenever the outcome is "not
- * sampled". Starting a span through the SDK costs about 2 µs even when the sampler drops it (random ids as hex, the
+ * The sampling decision for a validation span, made without the OpenTelemetry SDK. Starting a span through the SDK costs about 2 µs even when the sampler drops it (random ids as hex, the
  * sampler parsing them back, a NonRecordingSpan, the traceparent rebuilt and re-validated), which at a 10% sampler
  * was most of what tracing cost a request (bench/ telemetry suite). Here a dropped span is a few random words and
  * its ids are only turned into hex when someone reads them.
  *
- * The decision is the SDK's own: tokenwatch builds the sampler from OTEL_TRACES_SAMPLER exactly as the SDK would and
- * hands it to the SDK, and presets the root trace id it decided on, so the SDK's sampler sees the same id and agrees.
+ * The decision is the SDK's own: tokenwatch builds the sampler from OTEL_TRACES_SAMPLER exactly as the SDK would (and
+ * hands it to the SDK for the spans it still records), and applies its rules to the same ids (trace-sampling.test.ts
+ * checks them against the SDK's sampler). A sampled validation span is recorded without the SDK (decision 7).
  */
 
 /** What OTEL_TRACES_SAMPLER (and _ARG) say, in the terms the fast path needs. */

@@ -84,7 +84,6 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
 async function startRequestThreadSdk(env: NodeJS.ProcessEnv, logger: Logger, endpoint: string, serviceName: string, shipper: SpanShipper): Promise<Tracing> {
   const { NodeSDK, tracing } = await import('@opentelemetry/sdk-node');
   const plan = samplingPlan(env);
-  const ids = new PresetTraceIds();
   let sampler: InstanceType<typeof tracing.ParentBasedSampler> | InstanceType<typeof tracing.TraceIdRatioBasedSampler> | undefined;
   if (plan) {
     const root = new tracing.TraceIdRatioBasedSampler(plan.rootRatio);
@@ -101,7 +100,6 @@ async function startRequestThreadSdk(env: NodeJS.ProcessEnv, logger: Logger, end
     // The sampler tokenwatch's fast path decides with (see trace-sampling.ts); the SDK's own choice from the same
     // variables when tokenwatch does not know the sampler's name.
     ...(sampler ? { sampler } : {}),
-    idGenerator: ids,
     // Parents are passed explicitly, never read from an active context: the default AsyncLocalStorage context
     // manager would hook every promise in the process for nothing (bench/ telemetry suite).
     contextManager: null as unknown as undefined,
@@ -109,7 +107,7 @@ async function startRequestThreadSdk(env: NodeJS.ProcessEnv, logger: Logger, end
   sdk.start();
   logger.info({ event: 'tracing_started', endpoint, sampler: plan?.name ?? env.OTEL_TRACES_SAMPLER }, 'OpenTelemetry tracing on');
   return {
-    validation: new OtelValidationTracing(trace.getTracer(TRACER_NAME), plan, ids, shipper),
+    validation: new OtelValidationTracing(trace.getTracer(TRACER_NAME), plan, shipper),
     shutdown: async () => {
       await sdk.shutdown();
       await shipper.shutdown();
@@ -140,31 +138,12 @@ class ShippingSpanProcessor implements sdkTracing.SpanProcessor {
   }
 }
 
-/**
- * The SDK's id generator, with one twist: the trace id of the next root span can be set beforehand, so that a root
- * span the fast path decided to sample gets exactly the id the decision was made on.
- */
-class PresetTraceIds {
-  next: string | undefined;
-
-  generateTraceId(): string {
-    const preset = this.next;
-    this.next = undefined;
-    return preset ?? wordsToHex(randomTraceWords());
-  }
-
-  generateSpanId(): string {
-    return randomSpanId();
-  }
-}
-
 class OtelValidationTracing implements ValidationTracing {
   private readonly rootUpperBound: number | undefined;
 
   constructor(
     private readonly tracer: Tracer,
     private readonly plan: SamplingPlan | undefined,
-    private readonly ids: PresetTraceIds,
     private readonly shipper: SpanShipper,
   ) {
     this.rootUpperBound = plan ? ratioUpperBound(plan.rootRatio) : undefined;
