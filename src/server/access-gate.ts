@@ -39,8 +39,8 @@ export interface GateDecision {
 /** One finished token validation, reported to telemetry (metrics, spans, audit log). */
 export interface ValidationReport {
   readonly request: GateRequest;
-  /** Trace id of the validation span, when tracing is on. */
-  readonly traceId: string | undefined;
+  /** The validation span, when tracing is on: the audit log reads its trace id. */
+  readonly trace: ValidationSpan | undefined;
   readonly route: RouteRule;
   readonly decision: GateDecision;
   readonly validation: Validation | undefined;
@@ -131,7 +131,7 @@ export class AccessGate {
     if (this.observer) {
       this.observer.validated({
         request,
-        traceId: span?.traceId,
+        trace: span,
         route,
         decision,
         validation,

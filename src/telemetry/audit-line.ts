@@ -4,6 +4,7 @@ import type { VerifiedToken } from '../auth/verified-token.js';
 import type { RouteRule } from '../policy/routes.js';
 import type { ValidationReport } from '../server/access-gate.js';
 import type { LineBatcher } from './line-batcher.js';
+import { TRACE_ID_DIGITS, writeTraceIdText } from './trace-sampling.js';
 import { traceIdOf } from './tracing.js';
 
 /**
@@ -110,8 +111,9 @@ export function auditLine(format: PinoLineFormat, level: AuditLevel, report: Val
   return format.levelPrefix[level] + format.time() + format.bindings() + auditMembers(report) + format.end;
 }
 
-/** Bytes a `,"trace_id":…` member can take: JSON escapes take at most 6 bytes per UTF-16 unit. */
-const MAX_BYTES_PER_UNIT = 6;
+/** `,"trace_id":"` … `"`: a trace id is 32 hex digits, which JSON leaves as they are. */
+const TRACE_ID_START = Buffer.from(',"trace_id":"', 'latin1');
+const TRACE_MEMBER_BYTES = TRACE_ID_START.length + TRACE_ID_DIGITS + 1;
 const NUMBER_BYTES = 24;
 const DURATION = Buffer.from(',"duration_ms":', 'latin1');
 const STATUS_200 = ',"status":200';
@@ -157,13 +159,15 @@ export class SuccessLineWriter {
       this.bindingsText = bindings;
       this.bindingsEvent = Buffer.from(bindings + EVENT, 'utf8');
     }
-    const traceId = report.traceId ?? traceIdOf(report.request.traceparent);
-    const traceMember = traceId === undefined ? '' : member(',"trace_id":', traceId);
+    const span = report.trace;
+    // Without a span (tracing off), the trace id of the request's own traceparent, if it carried a valid one.
+    const headerTraceId = span === undefined ? traceIdOf(report.request.traceparent) : undefined;
+    const hasTraceId = span !== undefined || headerTraceId !== undefined;
     const duration = Math.round(report.seconds * 1e6) / 1e3;
     const durationText = Number.isFinite(duration) ? String(duration) : 'null';
 
     const most =
-      this.secondPrefix.length + 5 + this.bindingsEvent.length + traceMember.length * MAX_BYTES_PER_UNIT + tokenPart.length + DURATION.length + NUMBER_BYTES + routeTail.length;
+      this.secondPrefix.length + 5 + this.bindingsEvent.length + (hasTraceId ? TRACE_MEMBER_BYTES : 0) + tokenPart.length + DURATION.length + NUMBER_BYTES + routeTail.length;
     const buffer = this.batcher.reserve(most);
     if (!buffer) return false;
     let at = this.batcher.offset;
@@ -178,7 +182,12 @@ export class SuccessLineWriter {
     at += 5;
     buffer.set(this.bindingsEvent, at);
     at += this.bindingsEvent.length;
-    if (traceMember !== '') at += buffer.write(traceMember, at, 'utf8');
+    if (hasTraceId) {
+      buffer.set(TRACE_ID_START, at);
+      at += TRACE_ID_START.length;
+      at = span !== undefined ? span.writeTraceId(buffer, at) : writeTraceIdText(headerTraceId!, buffer, at);
+      buffer[at++] = 0x22;
+    }
     buffer.set(tokenPart, at);
     at += tokenPart.length;
     buffer.set(DURATION, at);
@@ -266,7 +275,7 @@ function auditMembers(report: ValidationReport): string {
   const tokenMembers = token ? membersOfToken(token) : undefined;
   const routeMembers = membersOfRoute(report.route);
 
-  let line = EVENT + member(',"trace_id":', report.traceId ?? traceIdOf(report.request.traceparent));
+  let line = EVENT + member(',"trace_id":', report.trace?.traceId ?? traceIdOf(report.request.traceparent));
   if (tokenMembers) line += tokenMembers.identity;
   if (failure) {
     line += FAILURE;

@@ -51,7 +51,7 @@ function eventOf(report: ValidationReport): Record<string, unknown> {
   const token = report.validation?.token;
   return {
     event: 'token_validated',
-    trace_id: report.traceId ?? traceIdOf(report.request.traceparent),
+    trace_id: report.trace?.traceId ?? traceIdOf(report.request.traceparent),
     client_id: token?.clientId,
     grant_type: token?.grantType,
     scopes: token ? [...token.scopes] : undefined,

@@ -12,6 +12,8 @@ import {
   ratioUpperBound,
   samplingPlan,
   wordsToHex,
+  writeTraceIdText,
+  writeWordsHex,
   type SamplingPlan,
 } from './trace-sampling.js';
 
@@ -25,8 +27,13 @@ export type { ValidationSpanFacts };
 
 /** The span of one validation, recorded or not: what the request path reads of it. */
 export interface ValidationSpan {
-  /** Trace id (32 hex digits) for the audit log. */
+  /** Trace id: 32 lowercase hex digits. */
   readonly traceId: string;
+  /**
+   * Writes the trace id's 32 hex digits in ASCII at `at` in `target` and returns the offset after them: how the audit
+   * log writes it, so that the id of a dropped span, most spans, is never made into a string.
+   */
+  writeTraceId(target: Uint8Array, at: number): number;
   /** True when the span is recorded and exported: only then does `end` need the validation's facts. */
   readonly recording: boolean;
   /** `traceparent` for the request to the upstream: this span as parent, with its sampled flag. */
@@ -198,6 +205,10 @@ class UnrecordedSpan implements ValidationSpan {
     return (this.traceHex ??= wordsToHex(this.traceWords!));
   }
 
+  writeTraceId(target: Uint8Array, at: number): number {
+    return this.traceHex === undefined ? writeWordsHex(this.traceWords!, target, at) : writeTraceIdText(this.traceHex, target, at);
+  }
+
   traceparent(): string {
     return `00-${this.traceId}-${(this.spanId ??= randomSpanId())}-00`;
   }
@@ -223,6 +234,10 @@ class ShippedSpan implements ValidationSpan {
     return `00-${this.traceId}-${this.spanId}-01`;
   }
 
+  writeTraceId(target: Uint8Array, at: number): number {
+    return writeTraceIdText(this.traceId, target, at);
+  }
+
   finish(facts: ValidationSpanFacts): ValidationRecord {
     return validationRecord(this, this.startTime, performance.timeOrigin + performance.now(), facts);
   }
@@ -240,6 +255,10 @@ class RecordedSpan implements ValidationSpan {
   traceparent(): string {
     const context = this.span.spanContext();
     return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 1).toString(16).padStart(2, '0')}`;
+  }
+
+  writeTraceId(target: Uint8Array, at: number): number {
+    return writeTraceIdText(this.traceId, target, at);
   }
 
   finish(facts: ValidationSpanFacts): void {

@@ -83,6 +83,7 @@ describe('a ratio sampler, decided without the SDK when a span is dropped', () =
     expect(result.spanId).not.toBe('00f067aa0ba902b7');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.spans.some((span) => span.traceId === traceId)).toBe(false);
+    expect(lastAuditLine()?.trace_id, 'the audit line names the parent\'s trace id').toBe(traceId);
   });
 
   test('a sampled parent: the span is recorded whatever the ratio says of its trace id', async () => {
@@ -97,5 +98,11 @@ describe('a ratio sampler, decided without the SDK when a span is dropped', () =
     });
     expect(span!.parentSpanId).toBe('00f067aa0ba902b7');
     expect(span!.spanId).toBe(result.spanId);
+    expect(lastAuditLine()?.trace_id).toBe(traceId);
   });
 });
+
+/** The last audit line the sidecar wrote (its batch is written within 250 ms; the callers waited longer). */
+function lastAuditLine(): Record<string, unknown> | undefined {
+  return sidecar.logs.filter((line) => line.event === 'token_validated').at(-1);
+}
