@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import type { tracing as sdkTracing } from '@opentelemetry/sdk-node';
 import type { Logger } from './logger.js';
+import { otlpTracesProtocol, type OtlpProtocol } from './otlp-protocol.js';
 import { VALIDATION_SPAN, recordOfSdkSpan, validationAttributes, validationRecord, type ValidationRecord, type ValidationSpanFacts } from './span-record.js';
 import { SpanShipper } from './span-shipper.js';
 import {
@@ -59,7 +60,8 @@ const HEADER_GETTER: TextMapGetter<IncomingTraceContext> = {
 };
 
 /**
- * Starts tracing from the standard `OTEL_*` variables (OTLP/HTTP exporter; the sampler from `OTEL_TRACES_SAMPLER`).
+ * Starts tracing from the standard `OTEL_*` variables (the OTLP exporter for OTEL_EXPORTER_OTLP_PROTOCOL; the sampler
+ * from `OTEL_TRACES_SAMPLER`).
  * Returns undefined, starting nothing, when `OTEL_SDK_DISABLED=true` or no OTLP endpoint is set.
  *
  * Two SDKs, one per thread (docs/decisions/0007-spans-exported-from-a-worker-thread.md): this thread's decides
@@ -71,16 +73,23 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || !endpoint) return undefined;
   const serviceName = env.OTEL_SERVICE_NAME || 'tokenwatch';
+  const { protocol, unsupported } = otlpTracesProtocol(env);
+  if (unsupported) {
+    logger.warn(
+      { event: 'tracing_protocol_unsupported', variable: unsupported.variable, value: unsupported.value, protocol },
+      `${unsupported.variable} names no OTLP protocol tokenwatch exports with (http/protobuf, http/json, grpc); using ${protocol}`,
+    );
+  }
   let shipper: SpanShipper;
   try {
-    shipper = await SpanShipper.start(env, { serviceName }, logger);
+    shipper = await SpanShipper.start(env, { serviceName, protocol }, logger);
   } catch (error) {
     // Tracing is observability: without it tokenwatch still decides every request.
     logger.error({ event: 'tracing_not_started', reason: (error as Error).message }, 'OpenTelemetry tracing could not start; running without it');
     return undefined;
   }
   try {
-    return await startRequestThreadSdk(env, logger, endpoint, serviceName, shipper);
+    return await startRequestThreadSdk(env, logger, endpoint, serviceName, protocol, shipper);
   } catch (error) {
     await shipper.shutdown();
     throw error;
@@ -88,7 +97,14 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
 }
 
 /** This thread's SDK: sampling, propagation and the IdP fetch spans, every finished span handed to `shipper`. */
-async function startRequestThreadSdk(env: NodeJS.ProcessEnv, logger: Logger, endpoint: string, serviceName: string, shipper: SpanShipper): Promise<Tracing> {
+async function startRequestThreadSdk(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  endpoint: string,
+  serviceName: string,
+  protocol: OtlpProtocol,
+  shipper: SpanShipper,
+): Promise<Tracing> {
   const { NodeSDK, tracing } = await import('@opentelemetry/sdk-node');
   const plan = samplingPlan(env);
   let sampler: InstanceType<typeof tracing.ParentBasedSampler> | InstanceType<typeof tracing.TraceIdRatioBasedSampler> | undefined;
@@ -112,7 +128,7 @@ async function startRequestThreadSdk(env: NodeJS.ProcessEnv, logger: Logger, end
     contextManager: null as unknown as undefined,
   });
   sdk.start();
-  logger.info({ event: 'tracing_started', endpoint, sampler: plan?.name ?? env.OTEL_TRACES_SAMPLER }, 'OpenTelemetry tracing on');
+  logger.info({ event: 'tracing_started', endpoint: endpointForLog(endpoint), protocol, sampler: plan?.name ?? env.OTEL_TRACES_SAMPLER }, 'OpenTelemetry tracing on');
   return {
     validation: new OtelValidationTracing(trace.getTracer(TRACER_NAME), plan, shipper),
     shutdown: async () => {
@@ -120,6 +136,19 @@ async function startRequestThreadSdk(env: NodeJS.ProcessEnv, logger: Logger, end
       await shipper.shutdown();
     },
   };
+}
+
+/**
+ * The endpoint as it may be logged: a URL's user and password (a collector's basic auth can sit there) and its query
+ * are left out; something that is not a URL is not logged at all.
+ */
+export function endpointForLog(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    return `${url.protocol}//${url.username || url.password ? '[redacted]@' : ''}${url.host}${url.pathname}`;
+  } catch {
+    return '[not a URL]';
+  }
 }
 
 /** Hands every sampled span the SDK records in this thread to the export worker, as a record. */

@@ -1,24 +1,28 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { OTLP_PROTOCOLS, type OtlpProtocol } from '../../src/telemetry/otlp-protocol.js';
 import type { SpanRecord } from '../../src/telemetry/span-record.js';
 import { SpanShipper, spanShippingStats } from '../../src/telemetry/span-shipper.js';
 import { eventually } from '../support/eventually.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 
 let receiver: OtlpReceiver;
+let grpcReceiver: OtlpReceiver;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
+  grpcReceiver = await startOtlpReceiver({ grpc: true });
 });
 
 afterAll(async () => {
   await receiver?.stop();
+  await grpcReceiver?.stop();
 });
 
 /** The worker's whole environment: nothing is read from this process's own. */
-const workerEnv = () => ({
-  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+const workerEnv = (endpoint = receiver.endpoint) => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
   OTEL_BSP_SCHEDULE_DELAY: '50',
   OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=span-export-test',
 });
@@ -50,12 +54,23 @@ function record(overrides: Partial<SpanRecord> = {}): SpanRecord {
   };
 }
 
-const spansOf = (traceId: string) => receiver.spans.filter((span) => span.traceId === traceId);
+const spansOf = (traceId: string, from = receiver) => from.spans.filter((span) => span.traceId === traceId);
+const PROTOBUF: OtlpProtocol = 'http/protobuf';
+const data = (protocol: OtlpProtocol = PROTOBUF) => ({ serviceName: 'span-export-test', protocol });
+
+/** What each protocol's exporter sends: the content type (or gRPC method) the receiver saw. */
+const WIRE: Record<OtlpProtocol, string> = {
+  'http/protobuf': 'application/x-protobuf',
+  'http/json': 'application/json',
+  grpc: 'application/grpc',
+};
 
 describe('the export worker', () => {
-  test('exports every record as sent: ids, parent, trace state, kind, times, status, attributes, scope and resource', async () => {
+  test.each(OTLP_PROTOCOLS.map((protocol) => [protocol]))('over %s, exports every record as sent: ids, parent, trace state, kind, times, status, attributes, scope and resource', async (protocol) => {
     const { logger } = captureLogger();
-    const shipper = await SpanShipper.start(workerEnv(), { serviceName: 'span-export-test' }, logger);
+    const to = protocol === 'grpc' ? grpcReceiver : receiver;
+    const requestsBefore = to.contentTypes.length;
+    const shipper = await SpanShipper.start(workerEnv(to.endpoint), data(protocol), logger);
     const root = record({ attributes: { 'oauth.scopes': ['read:orders', 'write:orders'], 'tokenwatch.let_through': false } });
     const child = record({
       parentSpanId: 'b7ad6b7169203331',
@@ -69,7 +84,8 @@ describe('the export worker', () => {
     for (const each of [root, child, fetch]) shipper.add(each);
     await shipper.shutdown();
 
-    const [exportedRoot] = spansOf(root.traceId);
+    expect(new Set(to.contentTypes.slice(requestsBefore))).toEqual(new Set([WIRE[protocol]]));
+    const [exportedRoot] = spansOf(root.traceId, to);
     expect(exportedRoot).toMatchObject({
       name: 'token.validate',
       spanId: root.spanId,
@@ -84,7 +100,7 @@ describe('the export worker', () => {
     expect(exportedRoot!.endTimeUnixNano).toBe(1_790_000_000_001_750_000n);
     expect(exportedRoot!.resource).toMatchObject({ 'service.name': 'span-export-test', 'deployment.environment': 'span-export-test' });
 
-    const [exportedChild] = spansOf(child.traceId);
+    const [exportedChild] = spansOf(child.traceId, to);
     expect(exportedChild).toMatchObject({
       spanId: child.spanId,
       parentSpanId: 'b7ad6b7169203331',
@@ -94,12 +110,12 @@ describe('the export worker', () => {
     });
     expect(exportedChild!.flags & 0x300).toBe(0x300);
 
-    expect(spansOf(fetch.traceId)[0]).toMatchObject({ name: 'idp.jwks', kind: SpanKind.CLIENT + 1, scope: 'another-scope' });
+    expect(spansOf(fetch.traceId, to)[0]).toMatchObject({ name: 'idp.jwks', kind: SpanKind.CLIENT + 1, scope: 'another-scope' });
   });
 
   test('spans beyond the bound of those waiting for the worker are dropped and counted, never queued', async () => {
     const { logger } = captureLogger();
-    const shipper = await SpanShipper.start(workerEnv(), { serviceName: 'span-export-test' }, logger, 10);
+    const shipper = await SpanShipper.start(workerEnv(), data(), logger, 10);
     const before = spanShippingStats.dropped;
     const sent = Array.from({ length: 50 }, () => record());
     // One turn: the worker has had no chance to take any of them.
@@ -112,7 +128,7 @@ describe('the export worker', () => {
 
   test('spans added once shutdown has begun are dropped and counted; the worker stopping then is not an error', async () => {
     const { logger, lines } = captureLogger();
-    const shipper = await SpanShipper.start(workerEnv(), { serviceName: 'span-export-test' }, logger);
+    const shipper = await SpanShipper.start(workerEnv(), data(), logger);
     const before = spanShippingStats.dropped;
     const stopping = shipper.shutdown();
     shipper.add(record());
@@ -125,7 +141,7 @@ describe('the export worker', () => {
 
   test('a worker that dies is logged once; its spans are dropped and counted, and the request thread goes on', async () => {
     const { logger, lines } = captureLogger();
-    const shipper = await SpanShipper.start(workerEnv(), { serviceName: 'span-export-test' }, logger);
+    const shipper = await SpanShipper.start(workerEnv(), data(), logger);
     await shipper['worker'].terminate();
     await eventually(() => lines.some((line) => line.event === 'tracing_export_stopped'));
     const before = spanShippingStats.dropped;

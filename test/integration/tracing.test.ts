@@ -15,7 +15,8 @@ let sidecar: TestSidecar;
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
-  process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
+  // The default protocol, http/protobuf (the other two: span-export.test.ts, tracing-sampling.test.ts).
+  delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
   process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
   process.env.OTEL_SERVICE_NAME = 'tokenwatch-test';
   sidecar = await startTestSidecar({
@@ -135,6 +136,33 @@ describe('proxy mode', () => {
 
 describe('tracing switches', () => {
   const logger = createLogger('silent');
+  test('spans go out in the default protocol, OTLP/HTTP protobuf', () => {
+    expect(receiver.spans.length).toBeGreaterThan(0);
+    expect(new Set(receiver.contentTypes)).toEqual(new Set(['application/x-protobuf']));
+  });
+  test('a protocol tokenwatch has no exporter for is logged, naming the variable, and http/protobuf is used', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const capturing = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/thrift', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+    const tracing = await startTracing(env, capturing);
+    await tracing?.shutdown();
+    expect(lines.find((line) => line.event === 'tracing_protocol_unsupported')).toMatchObject({
+      level: 40,
+      variable: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+      value: 'http/thrift',
+      protocol: 'http/protobuf',
+    });
+    expect(lines.find((line) => line.event === 'tracing_started')).toMatchObject({ protocol: 'http/protobuf', endpoint: `${receiver.endpoint}/` });
+  });
+  test('the endpoint is logged without user, password or query', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const capturing = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:s3cret-pass@127.0.0.1:1/otlp?token=s3cret-query' }, capturing);
+    await tracing?.shutdown();
+    const started = lines.find((line) => line.event === 'tracing_started');
+    expect(started?.endpoint).toBe('http://[redacted]@127.0.0.1:1/otlp');
+    expect(JSON.stringify(lines)).not.toContain('s3cret');
+  });
   test('OTEL_SDK_DISABLED=true starts nothing', async () => {
     expect(await startTracing({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1' }, logger)).toBeUndefined();
   });

@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { decodeTraceRequest } from './otlp-protobuf.js';
 
 export interface ReceivedSpan {
   name: string;
@@ -25,8 +27,10 @@ export interface OtlpReceiver {
   endpoint: string;
   spans: ReceivedSpan[];
   requests: number;
-  /** The path of every request, in order (`/v1/traces`, `/v1/metrics`, ...). */
+  /** The path of every request, in order (`/v1/traces`, `/v1/metrics`, ...; the gRPC method's path over gRPC). */
   paths: string[];
+  /** The content type of every request, in order. */
+  contentTypes: string[];
   stop(): Promise<void>;
 }
 
@@ -38,16 +42,27 @@ interface OtlpValue {
   arrayValue?: { values?: OtlpValue[] };
 }
 
-/** A real OTLP/HTTP receiver on loopback: decodes what the exporter POSTs to /v1/traces (OTLP JSON encoding). */
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
-  const receiver: OtlpReceiver = { endpoint: '', spans: [], requests: 0, paths: [], stop: async () => {} };
+/**
+ * A real OTLP receiver on loopback. Over HTTP (the default) it decodes what an exporter POSTs to /v1/traces, in the
+ * JSON or the protobuf encoding; with `grpc`, it is an HTTP/2 (h2c) gRPC server for TraceService/Export.
+ */
+export async function startOtlpReceiver(options: { grpc?: boolean } = {}): Promise<OtlpReceiver> {
+  const receiver: OtlpReceiver = { endpoint: '', spans: [], requests: 0, paths: [], contentTypes: [], stop: async () => {} };
+  if (options.grpc) return startGrpcReceiver(receiver);
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       receiver.requests += 1;
       receiver.paths.push(request.url ?? '');
-      if (request.url === '/v1/traces' && request.headers['content-type']?.includes('json')) {
+      const contentType = request.headers['content-type'] ?? '';
+      receiver.contentTypes.push(contentType);
+      if (request.url === '/v1/traces' && contentType === 'application/x-protobuf') {
+        receiver.spans.push(...decodeTraceRequest(Buffer.concat(chunks)));
+        // An empty ExportTraceServiceResponse: everything accepted.
+        return void response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      }
+      if (request.url === '/v1/traces' && contentType.includes('json')) {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
           resourceSpans?: Array<{
             resource?: { attributes?: OtlpAttribute[] };
@@ -69,6 +84,49 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   receiver.stop = () =>
     new Promise((resolve) => {
       server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return receiver;
+}
+
+const GRPC_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+
+/** gRPC over h2c: each message is framed as a compressed flag (0), a 4-byte big-endian length, then the protobuf. */
+async function startGrpcReceiver(receiver: OtlpReceiver): Promise<OtlpReceiver> {
+  const server: Http2Server = createHttp2Server();
+  const streams = new Set<ServerHttp2Stream>();
+  server.on('stream', (stream, headers) => {
+    streams.add(stream);
+    stream.on('close', () => streams.delete(stream));
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => {
+      receiver.requests += 1;
+      receiver.paths.push(String(headers[':path']));
+      receiver.contentTypes.push(String(headers['content-type']));
+      let status = '0';
+      if (headers[':path'] === GRPC_EXPORT_PATH) {
+        const body = Buffer.concat(chunks);
+        for (let at = 0; at + 5 <= body.length; ) {
+          const length = body.readUInt32BE(at + 1);
+          if (body[at] !== 0) status = '12'; // UNIMPLEMENTED: the exporter compresses only when told to
+          else receiver.spans.push(...decodeTraceRequest(body.subarray(at + 5, at + 5 + length)));
+          at += 5 + length;
+        }
+      } else {
+        status = '12';
+      }
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': status }));
+      // One empty ExportTraceServiceResponse message.
+      stream.end(status === '0' ? Buffer.from([0, 0, 0, 0, 0]) : undefined);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receiver.stop = () =>
+    new Promise((resolve) => {
+      for (const stream of streams) stream.close();
       server.close(() => resolve());
     });
   return receiver;
