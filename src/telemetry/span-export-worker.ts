@@ -1,16 +1,23 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { ROOT_CONTEXT, createTraceState, trace, type Context, type Tracer } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
+import { EncodedSpanExporter, batchSettingsFromEnv } from './encoded-span-export.js';
+import { OtlpSpanEncoder, spanAttributeLimitsFromEnv, type ResourceLike } from './otlp-span-encoding.js';
 import type { OtlpProtocol } from './otlp-protocol.js';
-import { recordOfValidation, type ShippedRecord, type SpanRecord, type ValidationRecord } from './span-record.js';
+import { recordOfValidation, type ShippedRecord, type ValidationRecord } from './span-record.js';
+import { SpanReplayer } from './span-replay.js';
 import type { FromExportWorker, ToExportWorker } from './span-shipper.js';
 
 /**
- * The export worker: a worker thread that owns the OpenTelemetry SDK's exporting half (batch span processor, OTLP
- * exporter, resource detection), all configured by the standard OTEL_* variables it was started with. The
- * request thread sends it the records of finished, sampled spans; each is replayed through this thread's SDK with
- * its ids, parent and times, and exported from here. Serialising spans and the exporter's HTTP client then never run
- * on the request thread (docs/decisions/0007-spans-exported-from-a-worker-thread.md).
+ * The export worker: a worker thread that owns the exporting half of tracing (resource detection, batching, the OTLP
+ * exporter), all configured by the standard OTEL_* variables it was started with. The request thread sends it the
+ * records of finished, sampled spans. Serialising spans and the exporter's client then never run on the request
+ * thread (docs/decisions/0007-spans-exported-from-a-worker-thread.md).
+ *
+ * In protobuf and gRPC, the records are encoded as they are (otlp-span-encoding.ts) and sent through the SDK's
+ * export delegates (encoded-span-export.ts); this thread's SDK only detects the resource. In JSON, each record is
+ * replayed through the SDK as a span with its ids, parent and times, and the SDK's batch processor and exporter
+ * send it.
  */
 
 export interface ExportWorkerData {
@@ -23,24 +30,25 @@ const port = parentPort;
 if (!port) throw new Error('span-export-worker.ts runs as a worker thread (span-shipper.ts starts it)');
 const { serviceName, protocol } = workerData as ExportWorkerData;
 
-/** Ids come from the record being replayed: the span keeps the ids the request thread gave it and sent upstream. */
-const ids = {
-  traceId: '',
-  spanId: '',
-  generateTraceId(): string {
-    return this.traceId;
-  },
-  generateSpanId(): string {
-    return this.spanId;
-  },
+const replayer = new SpanReplayer();
+
+/** Sees the first span this thread's SDK starts, to read the resource the SDK detected and merged. */
+let probed: ((resource: ResourceLike) => void) | undefined;
+const resourceProbe: tracing.SpanProcessor = {
+  onStart: (span) => probed?.((span as unknown as tracing.ReadableSpan).resource),
+  onEnd: () => {},
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
 };
+
+const encoded = protocol === 'http/protobuf' || protocol === 'grpc';
 
 const sdk = new NodeSDK({
   serviceName,
-  traceExporter: await otlpTraceExporter(protocol),
+  ...(encoded ? { spanProcessors: [resourceProbe] } : { traceExporter: await otlpTraceExporter(protocol) }),
   // The request thread sampled: everything that arrives here is exported.
   sampler: new tracing.AlwaysOnSampler(),
-  idGenerator: ids,
+  idGenerator: replayer.idGenerator,
   instrumentations: [],
   // Traces only, as in the request thread (tracing.ts).
   metricReaders: [],
@@ -50,51 +58,49 @@ const sdk = new NodeSDK({
 });
 sdk.start();
 
-const tracers = new Map<string, Tracer>();
+/** The encoded path's exporter; undefined in JSON, where every record is replayed. */
+const exporter = encoded ? await startEncodedExport() : undefined;
 
-function replay(record: SpanRecord): void {
-  ids.traceId = record.traceId;
-  ids.spanId = record.spanId;
-  let parent: Context = ROOT_CONTEXT;
-  if (record.parentSpanId !== undefined) {
-    parent = trace.setSpanContext(ROOT_CONTEXT, {
-      traceId: record.traceId,
-      spanId: record.parentSpanId,
-      traceFlags: 1,
-      isRemote: record.parentRemote,
-      ...(record.traceState ? { traceState: createTraceState(record.traceState) } : {}),
-    });
-  }
-  let tracer = tracers.get(record.scope);
-  if (!tracer) tracers.set(record.scope, (tracer = trace.getTracer(record.scope)));
-  const span = tracer.startSpan(record.name, { kind: record.kind, startTime: record.startTime, attributes: record.attributes }, parent);
-  if (record.statusCode !== 0) span.setStatus({ code: record.statusCode, ...(record.statusMessage !== undefined ? { message: record.statusMessage } : {}) });
-  span.end(record.endTime);
+async function startEncodedExport(): Promise<EncodedSpanExporter> {
+  // The probe span is never ended, so never exported; its ids are only there to be valid.
+  replayer.idGenerator.traceId = '00000000000000000000000000000001';
+  replayer.idGenerator.spanId = '0000000000000001';
+  const resource = await new Promise<ResourceLike>((resolve) => {
+    probed = resolve;
+    trace.getTracer('tokenwatch').startSpan('resource probe');
+  });
+  probed = undefined;
+  const pending = resource as ResourceLike & { asyncAttributesPending?: boolean; waitForAsyncAttributes?: () => Promise<void> };
+  if (pending.asyncAttributesPending) await pending.waitForAsyncAttributes?.();
+  const encoder = new OtlpSpanEncoder(resource, spanAttributeLimitsFromEnv(process.env));
+  return EncodedSpanExporter.create(protocol as 'http/protobuf' | 'grpc', encoder, batchSettingsFromEnv(process.env), (spans) => post({ type: 'dropped', spans }));
 }
 
 port.on('message', (message: ToExportWorker) => {
   if (message.type === 'spans') {
-    for (const record of message.spans) {
-      try {
-        replay(isValidationRecord(record) ? recordOfValidation(record) : record);
-      } catch {
-        // A record the SDK cannot take is one span lost, never the worker.
+    const records = message.spans.map((record) => (isValidationRecord(record) ? recordOfValidation(record) : record));
+    if (exporter) {
+      exporter.add(records);
+    } else {
+      for (const record of records) {
+        try {
+          replayer.replay(record);
+        } catch {
+          // A record the SDK cannot take is one span lost, never the worker.
+        }
       }
     }
     post({ type: 'taken', spans: message.spans.length });
   } else if (message.type === 'shutdown') {
-    // Exports what the batch processor still holds, then says so; the request thread ends the worker after that.
-    sdk.shutdown().then(
+    // Exports what is still queued, then says so; the request thread ends the worker after that.
+    Promise.all([exporter?.shutdown(), sdk.shutdown()]).then(
       () => post({ type: 'closed' }),
       () => post({ type: 'closed' }),
     );
   }
 });
 
-/**
- * The exporter for `protocol`; only its package is loaded (gRPC's is the largest). Protobuf is also the cheapest to
- * produce: it took this thread about 40% less CPU per span than JSON, and a third of the bytes (bench/ telemetry).
- */
+/** The SDK's exporter for `protocol`, for replayed spans; only its package is loaded (gRPC's is the largest). */
 async function otlpTraceExporter(protocol: OtlpProtocol): Promise<tracing.SpanExporter> {
   switch (protocol) {
     case 'http/protobuf':

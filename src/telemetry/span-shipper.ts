@@ -4,7 +4,12 @@ import type { ExportWorkerData } from './span-export-worker.js';
 import type { ShippedRecord } from './span-record.js';
 
 export type ToExportWorker = { readonly type: 'spans'; readonly spans: readonly ShippedRecord[] } | { readonly type: 'shutdown' };
-export type FromExportWorker = { readonly type: 'ready' } | { readonly type: 'taken'; readonly spans: number } | { readonly type: 'closed' };
+export type FromExportWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'taken'; readonly spans: number }
+  /** Spans the worker could not export: its queue was full, or the exporter gave up on their request. */
+  | { readonly type: 'dropped'; readonly spans: number }
+  | { readonly type: 'closed' };
 
 /**
  * Records are sent to the worker in batches, every FLUSH_INTERVAL_MS or at FLUSH_SPANS, whichever comes first. A
@@ -47,6 +52,7 @@ export class SpanShipper {
   ) {
     worker.on('message', (message: FromExportWorker) => {
       if (message.type === 'taken') this.inFlight -= message.spans;
+      else if (message.type === 'dropped') spanShippingStats.dropped += message.spans;
       else if (message.type === 'closed') this.closed?.();
     });
     worker.on('error', (error: Error) => this.stopped(error.message));

@@ -126,6 +126,38 @@ describe('the export worker', () => {
     expect(exported).toEqual(sent.slice(0, 10));
   });
 
+  test.each([['http/protobuf'], ['grpc']] as const)('over %s, spans the collector refuses are counted as dropped', async (protocol) => {
+    const refusing = await startOtlpReceiver({ grpc: protocol === 'grpc', refuse: true });
+    try {
+      const { logger } = captureLogger();
+      const shipper = await SpanShipper.start(workerEnv(refusing.endpoint), data(protocol), logger);
+      const before = spanShippingStats.dropped;
+      for (let index = 0; index < 3; index += 1) shipper.add(record());
+      await shipper.shutdown();
+      expect(refusing.requests).toBeGreaterThan(0);
+      expect(spanShippingStats.dropped - before).toBe(3);
+    } finally {
+      await refusing.stop();
+    }
+  });
+
+  test('full batches go out at once, in requests of OTEL_BSP_MAX_EXPORT_BATCH_SIZE spans; the rest on shutdown', async () => {
+    const { logger } = captureLogger();
+    const env = { ...workerEnv(), OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2', OTEL_BSP_SCHEDULE_DELAY: '60000' };
+    const requestsBefore = receiver.requests;
+    const shipper = await SpanShipper.start(env, data(), logger);
+    const before = spanShippingStats.dropped;
+    const sent = Array.from({ length: 5 }, () => record());
+    for (const each of sent) shipper.add(each);
+    shipper.flush();
+    await eventually(() => sent.slice(0, 4).every((each) => spansOf(each.traceId).length === 1));
+    expect(spansOf(sent[4]!.traceId)).toHaveLength(0);
+    await shipper.shutdown();
+    expect(spansOf(sent[4]!.traceId)).toHaveLength(1);
+    expect(receiver.requests - requestsBefore).toBe(3);
+    expect(spanShippingStats.dropped - before).toBe(0);
+  });
+
   test('spans added once shutdown has begun are dropped and counted; the worker stopping then is not an error', async () => {
     const { logger, lines } = captureLogger();
     const shipper = await SpanShipper.start(workerEnv(), data(), logger);

@@ -46,9 +46,9 @@ interface OtlpValue {
  * A real OTLP receiver on loopback. Over HTTP (the default) it decodes what an exporter POSTs to /v1/traces, in the
  * JSON or the protobuf encoding; with `grpc`, it is an HTTP/2 (h2c) gRPC server for TraceService/Export.
  */
-export async function startOtlpReceiver(options: { grpc?: boolean } = {}): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(options: { grpc?: boolean; refuse?: boolean } = {}): Promise<OtlpReceiver> {
   const receiver: OtlpReceiver = { endpoint: '', spans: [], requests: 0, paths: [], contentTypes: [], stop: async () => {} };
-  if (options.grpc) return startGrpcReceiver(receiver);
+  if (options.grpc) return startGrpcReceiver(receiver, options.refuse === true);
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -57,6 +57,8 @@ export async function startOtlpReceiver(options: { grpc?: boolean } = {}): Promi
       receiver.paths.push(request.url ?? '');
       const contentType = request.headers['content-type'] ?? '';
       receiver.contentTypes.push(contentType);
+      // Refusing: 400, which OTLP/HTTP exporters do not retry.
+      if (options.refuse) return void response.writeHead(400, { 'content-type': 'text/plain' }).end('refused');
       if (request.url === '/v1/traces' && contentType === 'application/x-protobuf') {
         receiver.spans.push(...decodeTraceRequest(Buffer.concat(chunks)));
         // An empty ExportTraceServiceResponse: everything accepted.
@@ -92,7 +94,7 @@ export async function startOtlpReceiver(options: { grpc?: boolean } = {}): Promi
 const GRPC_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
 /** gRPC over h2c: each message is framed as a compressed flag (0), a 4-byte big-endian length, then the protobuf. */
-async function startGrpcReceiver(receiver: OtlpReceiver): Promise<OtlpReceiver> {
+async function startGrpcReceiver(receiver: OtlpReceiver, refuse: boolean): Promise<OtlpReceiver> {
   const server: Http2Server = createHttp2Server();
   const streams = new Set<ServerHttp2Stream>();
   server.on('stream', (stream, headers) => {
@@ -104,8 +106,11 @@ async function startGrpcReceiver(receiver: OtlpReceiver): Promise<OtlpReceiver> 
       receiver.requests += 1;
       receiver.paths.push(String(headers[':path']));
       receiver.contentTypes.push(String(headers['content-type']));
-      let status = '0';
-      if (headers[':path'] === GRPC_EXPORT_PATH) {
+      // Refusing: INVALID_ARGUMENT (3), which gRPC exporters do not retry.
+      let status = refuse ? '3' : '0';
+      if (refuse) {
+        // Nothing is decoded.
+      } else if (headers[':path'] === GRPC_EXPORT_PATH) {
         const body = Buffer.concat(chunks);
         for (let at = 0; at + 5 <= body.length; ) {
           const length = body.readUInt32BE(at + 1);

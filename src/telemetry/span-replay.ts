@@ -1,0 +1,44 @@
+import { ROOT_CONTEXT, createTraceState, trace, type Context, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import type { SpanRecord } from './span-record.js';
+
+/**
+ * Turns span records back into SDK spans with exactly their ids, parent, times, attributes and status: the export
+ * worker's JSON path, and the reference the protobuf encoding is tested against (otlp-span-encoding.test.ts).
+ */
+export class SpanReplayer {
+  /** The SDK's id generator for the provider that replays: it hands out the ids of the record being replayed. */
+  readonly idGenerator = {
+    traceId: '',
+    spanId: '',
+    generateTraceId(): string {
+      return this.traceId;
+    },
+    generateSpanId(): string {
+      return this.spanId;
+    },
+  };
+
+  private readonly tracers = new Map<string, Tracer>();
+
+  constructor(private readonly provider: () => TracerProvider = () => trace.getTracerProvider()) {}
+
+  replay(record: SpanRecord): void {
+    this.idGenerator.traceId = record.traceId;
+    this.idGenerator.spanId = record.spanId;
+    let parent: Context = ROOT_CONTEXT;
+    if (record.parentSpanId !== undefined) {
+      parent = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: record.traceId,
+        spanId: record.parentSpanId,
+        traceFlags: 1,
+        isRemote: record.parentRemote,
+        ...(record.traceState ? { traceState: createTraceState(record.traceState) } : {}),
+      });
+    }
+    let tracer = this.tracers.get(record.scope);
+    if (!tracer) this.tracers.set(record.scope, (tracer = this.provider().getTracer(record.scope)));
+    const span = tracer.startSpan(record.name, { kind: record.kind, startTime: record.startTime, attributes: record.attributes }, parent);
+    if (record.statusCode !== 0) span.setStatus({ code: record.statusCode, ...(record.statusMessage !== undefined ? { message: record.statusMessage } : {}) });
+    span.end(record.endTime);
+  }
+}
