@@ -5,9 +5,9 @@ import type { SpanRecord } from './span-record.js';
  * OTLP protobuf encoding of span records (opentelemetry-proto trace/v1), for the export worker's protobuf and gRPC
  * exporters (decision 7, update 2). It writes what the SDK's replay and ProtobufTraceSerializer would write for the
  * same record: the same fields, attribute order, limits, flags and times (test/unit/otlp-span-encoding.test.ts
- * decodes both and compares them). What differs is the cost: a record is written straight into the request's
- * buffer, and the key-value pairs that repeat from span to span (route, issuer, client, result...) are encoded
- * once and copied. Replaying each record as an SDK span and serialising it took the worker about 20 µs per span.
+ * requires the same bytes). What differs is the cost: no SDK span is built, and the key-value pairs that repeat
+ * from span to span (route, issuer, client, result...) are encoded once and copied. Replaying each record as an SDK
+ * span and serialising it took the worker about 20 µs per span.
  */
 
 const WIRE_VARINT = 0;
@@ -198,7 +198,7 @@ function keyValue(key: string, value: unknown): Buffer {
 /** Repeated KeyValue pairs that repeat across spans are kept encoded, up to this many; then the cache starts over. */
 const MAX_CACHED_PAIRS = 4096;
 
-/** The encoded resource of every request: the SDK's resource, as detected and merged in the worker. */
+/** What the encoder needs of the SDK's resource, as the worker's SDK detected and merged it. */
 export interface ResourceLike {
   readonly attributes: Attributes;
   readonly schemaUrl?: string | undefined;
@@ -247,7 +247,7 @@ export class OtlpSpanEncoder {
       this.writeSpan(record);
       spans.field(2, this.scratch.buffer.subarray(0, this.scratch.at));
     }
-    // Sizes first, so that the spans are copied once, into a buffer of the request's exact length.
+    // Sizes first, so that the spans are copied only once more, into a buffer of the request's exact length.
     const scopes = [...byScope].map(([name, spans]) => {
       const scope = this.scopeField(name);
       return { scope, spans, size: scope.length + spans.at };

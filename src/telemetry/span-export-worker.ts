@@ -1,10 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 import { EncodedSpanExporter, batchSettingsFromEnv } from './encoded-span-export.js';
 import { OtlpSpanEncoder, spanAttributeLimitsFromEnv, type ResourceLike } from './otlp-span-encoding.js';
 import type { OtlpProtocol } from './otlp-protocol.js';
-import { recordOfValidation, type ShippedRecord, type ValidationRecord } from './span-record.js';
+import { recordOfValidation, type ShippedRecord, type SpanRecord, type ValidationRecord } from './span-record.js';
 import { SpanReplayer } from './span-replay.js';
 import type { FromExportWorker, ToExportWorker } from './span-shipper.js';
 
@@ -45,7 +46,8 @@ const encoded = protocol === 'http/protobuf' || protocol === 'grpc';
 
 const sdk = new NodeSDK({
   serviceName,
-  ...(encoded ? { spanProcessors: [resourceProbe] } : { traceExporter: await otlpTraceExporter(protocol) }),
+  // JSON: the SDK's own exporter and batch processor, for the replayed spans.
+  ...(encoded ? { spanProcessors: [resourceProbe] } : { traceExporter: new OTLPTraceExporter() }),
   // The request thread sampled: everything that arrives here is exported.
   sampler: new tracing.AlwaysOnSampler(),
   idGenerator: replayer.idGenerator,
@@ -78,7 +80,17 @@ async function startEncodedExport(): Promise<EncodedSpanExporter> {
 
 port.on('message', (message: ToExportWorker) => {
   if (message.type === 'spans') {
-    const records = message.spans.map((record) => (isValidationRecord(record) ? recordOfValidation(record) : record));
+    const records: SpanRecord[] = [];
+    let unreadable = 0;
+    for (const shipped of message.spans) {
+      try {
+        records.push(isValidationRecord(shipped) ? recordOfValidation(shipped) : shipped);
+      } catch {
+        // A record this thread cannot read is one span lost, never the worker.
+        unreadable += 1;
+      }
+    }
+    if (unreadable > 0) post({ type: 'dropped', spans: unreadable });
     if (exporter) {
       exporter.add(records);
     } else {
@@ -99,18 +111,6 @@ port.on('message', (message: ToExportWorker) => {
     );
   }
 });
-
-/** The SDK's exporter for `protocol`, for replayed spans; only its package is loaded (gRPC's is the largest). */
-async function otlpTraceExporter(protocol: OtlpProtocol): Promise<tracing.SpanExporter> {
-  switch (protocol) {
-    case 'http/protobuf':
-      return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
-    case 'http/json':
-      return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
-    case 'grpc':
-      return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
-  }
-}
 
 /** Validation spans come as flat arrays (span-record.ts), every other span as a SpanRecord object. */
 function isValidationRecord(record: ShippedRecord): record is ValidationRecord {
