@@ -2,7 +2,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { OTLP_PROTOCOLS, type OtlpProtocol } from '../../src/telemetry/otlp-protocol.js';
-import type { SpanRecord } from '../../src/telemetry/span-record.js';
+import type { SpanRecord, ValidationRecord } from '../../src/telemetry/span-record.js';
 import { SpanShipper, spanShippingStats } from '../../src/telemetry/span-shipper.js';
 import { eventually } from '../support/eventually.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
@@ -156,6 +156,20 @@ describe('the export worker', () => {
     expect(spansOf(sent[4]!.traceId)).toHaveLength(1);
     expect(receiver.requests - requestsBefore).toBe(3);
     expect(spanShippingStats.dropped - before).toBe(0);
+  });
+
+  test('a record the worker cannot read is one span dropped and counted; the others in its batch are exported', async () => {
+    const { logger } = captureLogger();
+    const shipper = await SpanShipper.start(workerEnv(), data(), logger);
+    const before = spanShippingStats.dropped;
+    const good = record();
+    // A validation record whose scopes are not a list: building its attributes throws in the worker.
+    const unreadable = ['ab'.repeat(16), 'cd'.repeat(8), undefined, undefined, 1, 2, 'success', undefined, 'i', 'c', 'g', 5, 'k', 'hit', '/r', 'enforce', false];
+    shipper.add(unreadable as unknown as ValidationRecord);
+    shipper.add(good);
+    await shipper.shutdown();
+    expect(spanShippingStats.dropped - before).toBe(1);
+    expect(spansOf(good.traceId)).toHaveLength(1);
   });
 
   test('spans added once shutdown has begun are dropped and counted; the worker stopping then is not an error', async () => {
