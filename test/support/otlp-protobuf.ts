@@ -1,3 +1,5 @@
+import type { ReceivedSpan } from './otlp-receiver.js';
+
 /**
  * Reads an OTLP ExportTraceServiceRequest in the protobuf encoding (opentelemetry-proto, trace/v1 and common/v1):
  * the fields tokenwatch's spans use, decoded from the wire format by field number. For the test receiver only.
@@ -76,29 +78,13 @@ function attributes(list: Uint8Array[]): Record<string, unknown> {
   return decoded;
 }
 
-export interface ProtobufSpan {
-  name: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | undefined;
-  kind: number;
-  traceState: string | undefined;
-  startTimeUnixNano: bigint;
-  endTimeUnixNano: bigint;
-  flags: number;
-  scope: string;
-  resource: Record<string, unknown>;
-  status: { code?: number; message?: string };
-  attributes: Record<string, unknown>;
-}
-
 /**
  * ExportTraceServiceRequest: resource_spans 1. ResourceSpans: resource 1 (attributes 1), scope_spans 2. ScopeSpans:
  * scope 1 (name 1), spans 2. Span: trace_id 1, span_id 2, trace_state 3, parent_span_id 4, name 5, kind 6,
  * start 7, end 8, attributes 9, status 15 (message 2, code 3), flags 16.
  */
-export function decodeTraceRequest(body: Uint8Array): ProtobufSpan[] {
-  const spans: ProtobufSpan[] = [];
+export function decodeTraceRequest(body: Uint8Array): ReceivedSpan[] {
+  const spans: ReceivedSpan[] = [];
   for (const resourceSpans of all(readFields(body), 1).map(readFields)) {
     const resourceBytes = first(resourceSpans, 1);
     const resource = resourceBytes instanceof Uint8Array ? attributes(all(readFields(resourceBytes), 1)) : {};

@@ -7,6 +7,7 @@ import { OtlpSpanEncoder, spanAttributeLimitsFromEnv, type SpanAttributeLimits }
 import { recordOfValidation, validationRecord, type SpanRecord, type ValidationSpanFacts } from '../../src/telemetry/span-record.js';
 import { SpanReplayer } from '../../src/telemetry/span-replay.js';
 import { decodeTraceRequest } from '../support/otlp-protobuf.js';
+import { validationFacts } from '../support/span-facts.js';
 
 /**
  * The encoder must write what the SDK writes: each record is also replayed through a real SDK tracer provider (the
@@ -97,21 +98,8 @@ describe('OtlpSpanEncoder writes the bytes the SDK writes for the same records',
   });
 
   test('validation spans, as the request thread sends them; cached pairs are reused across requests', () => {
-    const facts = (overrides: Partial<ValidationSpanFacts> = {}): ValidationSpanFacts => ({
-      result: 'success',
-      reason: undefined,
-      issuer: 'https://idp.example.com/realms/prod',
-      clientId: 'orders-service',
-      grantType: 'client_credentials',
-      scopes: ['read:orders', 'write:orders'],
-      kid: 'k1',
-      cache: 'hit',
-      route: '/api/orders/**',
-      enforcement: 'enforce',
-      letThrough: false,
-      description: undefined,
-      ...overrides,
-    });
+    const facts = (overrides: Partial<ValidationSpanFacts> = {}) =>
+      validationFacts({ issuer: 'https://idp.example.com/realms/prod', scopes: ['read:orders', 'write:orders'], ...overrides });
     const ids = (n: number) => ({ traceId: n.toString(16).padStart(32, 'a'), spanId: n.toString(16).padStart(16, 'b'), parentSpanId: undefined, traceState: undefined });
     const records = [
       validationRecord(ids(1), 1_790_000_000_000.25, 1_790_000_000_000.75, facts()),

@@ -1,22 +1,10 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { describe, expect, test } from 'vitest';
 import { recordOfValidation, validationAttributes, validationRecord, type ValidationSpanFacts } from '../../src/telemetry/span-record.js';
+import { validationFacts } from '../support/span-facts.js';
 
 const ids = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', parentSpanId: 'b7ad6b7169203331', traceState: 'vendor=1' };
-const success: ValidationSpanFacts = {
-  result: 'success',
-  reason: undefined,
-  issuer: 'https://idp.example',
-  clientId: 'orders-service',
-  grantType: 'client_credentials',
-  scopes: ['read:orders'],
-  kid: 'k1',
-  cache: 'hit',
-  route: '/api/orders/**',
-  enforcement: 'enforce',
-  letThrough: false,
-  description: undefined,
-};
+const success: ValidationSpanFacts = validationFacts();
 
 describe('a validation span crosses to the export worker as a flat record', () => {
   test('the worker rebuilds the same ids, times, attributes and status as the request thread would have set', () => {
