@@ -85,8 +85,14 @@ export async function startSidecar(config: Config, logger: Logger, options: Side
 /** Stops accepting and lets in-flight requests finish within the bound; then closes what is left. */
 async function drain(listener: Listener, timeoutMs: number, logger: Logger): Promise<void> {
   const drained = listener.close();
-  // Keep-alive connections go idle as their last response finishes; close each as soon as it does.
-  const reaper = setInterval(() => listener.httpServer.closeIdleConnections(), 50);
+  // Keep-alive connections go idle as their last response finishes; close each as soon as it does, and every
+  // connection that has not sent a request at all.
+  const reap = () => {
+    listener.httpServer.closeIdleConnections();
+    listener.closeUnusedConnections();
+  };
+  reap();
+  const reaper = setInterval(reap, 50);
   const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, timeoutMs, 'timeout').unref());
   if ((await Promise.race([drained, deadline])) === 'timeout') {
     logger.warn({ event: 'shutdown_timeout', timeoutMs }, 'in-flight requests did not finish in time; closing');

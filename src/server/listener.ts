@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ListenAddress } from '../config/types.js';
 
@@ -9,11 +10,31 @@ export interface Listener {
   listen(address: ListenAddress): Promise<string>;
   /** Stops accepting and resolves once every connection has ended. */
   close(): Promise<void>;
+  /**
+   * Closes every connection that has not sent a byte: nothing is under way on it. Node's closeIdleConnections leaves
+   * these open (it counts a connection awaiting its first request as busy, for headersTimeout), so a client that
+   * opened a connection ahead of need would hold a drain until shutdownTimeout.
+   */
+  closeUnusedConnections(): void;
+}
+
+/** The server's open connections, for closeUnusedConnections: one Set entry per connection, nothing per request. */
+function trackConnections(server: Server): () => void {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return () => {
+    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+  };
 }
 
 export function fastifyListener(app: FastifyInstance): Listener {
+  const closeUnusedConnections = trackConnections(app.server);
   return {
     httpServer: app.server,
+    closeUnusedConnections,
     async listen(address) {
       await app.listen({ host: address.host, port: address.port });
       return boundUrl(app.server);
@@ -29,8 +50,10 @@ export interface CloseHooks {
 }
 
 export function httpListener(server: Server, hooks: CloseHooks = {}): Listener {
+  const closeUnusedConnections = trackConnections(server);
   return {
     httpServer: server,
+    closeUnusedConnections,
     listen: (address) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -453,6 +453,22 @@ describe('shutdown', () => {
     await expect(draining.request('/public/x')).rejects.toThrow();
   });
 
+  test('connections that never sent a request are closed at once: they do not hold the drain until shutdownTimeout', async () => {
+    const draining = await startTestSidecar(proxyConfig());
+    const { port } = new URL(draining.dataPlaneUrl);
+    // Opened ahead of need, as pooling clients and proxies do, and never used.
+    const unused = [connect(Number(port), '127.0.0.1'), connect(Number(port), '127.0.0.1')];
+    // Closed by the server: a reset or an end, either is fine for a connection that carried nothing.
+    for (const socket of unused) socket.on('error', () => {});
+    await Promise.all(unused.map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
+    const closed = Promise.all(unused.map((socket) => new Promise((resolve) => socket.once('close', resolve))));
+    const started = performance.now();
+    await draining.shutdown();
+    // shutdownTimeout is 15 s; the drain ends as soon as the server has closed them.
+    expect(performance.now() - started).toBeLessThan(2000);
+    await closed;
+  });
+
   test('a request still arriving on a kept-alive connection once shutdown began gets 503 shutting_down and a close', async () => {
     const draining = await startTestSidecar(proxyConfig());
     const { port } = new URL(draining.dataPlaneUrl);
