@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ListenAddress } from '../config/types.js';
 
-/** A listening HTTP server, whatever built it (Fastify for proxy and admin, node:http for forward-auth). */
+/** A listening HTTP server, whatever built it (Fastify for admin, node:http for forward-auth and proxy). */
 export interface Listener {
   readonly httpServer: Server;
   /** Resolves with the base URL actually bound, e.g. http://127.0.0.1:8080. */
@@ -39,7 +39,11 @@ export function fastifyListener(app: FastifyInstance): Listener {
       await app.listen({ host: address.host, port: address.port });
       return boundUrl(app.server);
     },
-    close: () => app.close(),
+    close: () => {
+      // Fastify closes idle keep-alive connections itself; a connection never used would still hold the close.
+      closeUnusedConnections();
+      return app.close();
+    },
   };
 }
 

@@ -456,8 +456,9 @@ describe('shutdown', () => {
   test('connections that never sent a request are closed at once: they do not hold the drain until shutdownTimeout', async () => {
     const draining = await startTestSidecar(proxyConfig());
     const { port } = new URL(draining.dataPlaneUrl);
-    // Opened ahead of need, as pooling clients and proxies do, and never used.
-    const unused = [connect(Number(port), '127.0.0.1'), connect(Number(port), '127.0.0.1')];
+    // Opened ahead of need, as pooling clients and proxies do, and never used: two to the data plane, one to admin.
+    const adminPort = Number(new URL(draining.adminUrl).port);
+    const unused = [connect(Number(port), '127.0.0.1'), connect(Number(port), '127.0.0.1'), connect(adminPort, '127.0.0.1')];
     // Closed by the server: a reset or an end, either is fine for a connection that carried nothing.
     for (const socket of unused) socket.on('error', () => {});
     await Promise.all(unused.map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
