@@ -1,6 +1,6 @@
 import { validateConfig } from '../../dist/config/load.js';
-import { startSidecar } from '../../dist/sidecar.js';
-import { batchedDestination, createLogger } from '../../dist/telemetry/logger.js';
+import { startSidecar } from '../../dist/main/sidecar.js';
+import { batchedDestination, createLogger } from '../../dist/logging/logger.js';
 
 /**
  * tokenwatch as the bench runs it: `node tokenwatch.mjs [--no-observe-validations]`.

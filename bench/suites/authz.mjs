@@ -63,7 +63,7 @@ const FIXED_RATE = [
 const TARGETS = { hitVsBare: 0.7, missVsJose: 0.7, addedP50Us: 200 };
 
 export function checkPrerequisites() {
-  const sidecar = fileURLToPath(new URL('../../dist/sidecar.js', import.meta.url));
+  const sidecar = fileURLToPath(new URL('../../dist/main/sidecar.js', import.meta.url));
   if (!existsSync(sidecar)) return 'dist/ is missing: build first (npx tsc -p tsconfig.build.json, or npm run bench)';
   return undefined;
 }

@@ -65,7 +65,7 @@ const SCENARIOS = [
 const TARGETS = { vsNginx: 0.5, vsApache: 1.5, addedP50Us: 500, addedP90Us: 1500 };
 
 export function checkPrerequisites() {
-  const sidecar = fileURLToPath(new URL('../../dist/sidecar.js', import.meta.url));
+  const sidecar = fileURLToPath(new URL('../../dist/main/sidecar.js', import.meta.url));
   if (!existsSync(sidecar)) return 'dist/ is missing: build first (npx tsc -p tsconfig.build.json, or npm run bench)';
   const missing = missingPeers();
   if (missing.length > 0) return `${missing.join(', ')} not installed: apt-get install -y nginx apache2 libapache2-mod-auth-openidc`;

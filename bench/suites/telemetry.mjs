@@ -31,7 +31,7 @@ const SCENARIOS = [
 const TARGETS = { observed: 0.9, traced: 0.8 };
 
 export function checkPrerequisites() {
-  const sidecar = fileURLToPath(new URL('../../dist/sidecar.js', import.meta.url));
+  const sidecar = fileURLToPath(new URL('../../dist/main/sidecar.js', import.meta.url));
   if (!existsSync(sidecar)) return 'dist/ is missing: build first (npx tsc -p tsconfig.build.json, or npm run bench)';
   return undefined;
 }

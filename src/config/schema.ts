@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS } from '../auth/algorithms.js';
-import { idpEventSourcesSchema } from '../idp-events/config.js';
+import { idpEventSourcesSchema } from './idp-events.js';
 import { duration, listenAddress } from './types.js';
 
 /**

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import { oidcProviderEventLine } from '../idp-events/index.js';
-import { startSidecar } from '../sidecar.js';
-import { createLogger } from '../telemetry/logger.js';
+import { startSidecar } from '../main/sidecar.js';
+import { createLogger } from '../logging/logger.js';
 import { startDemoUpstream } from './demo-upstream.js';
 import { startEmbeddedIdp, type DemoClient } from './embedded-idp.js';
 

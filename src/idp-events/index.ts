@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { IdpEventSourceConfig } from './config.js';
+import type { IdpEventSourceConfig } from '../config/idp-events.js';
 import { IdpEventsError } from './errors.js';
 import { FileFollower, type FollowOptions } from './follow.js';
 import { PARSERS } from './formats/index.js';
@@ -9,7 +9,7 @@ import { IssuerRecorder } from './issuance.js';
 import { idpEventMetrics } from './metrics.js';
 import { eventLineSink } from './source.js';
 
-export { idpEventSourceSchema, idpEventSourcesSchema, type IdpEventSourceConfig } from './config.js';
+export { idpEventSourceSchema, idpEventSourcesSchema, type IdpEventSourceConfig } from '../config/idp-events.js';
 export { IdpEventsError } from './errors.js';
 export { idpEventMetrics, type IdpEventMetrics } from './metrics.js';
 export { OIDC_PROVIDER_EVENTS, oidcProviderEventLine } from './formats/oidc-provider.js';

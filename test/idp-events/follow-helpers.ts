@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach } from 'vitest';
-import { idpEventSourceSchema } from '../../src/idp-events/config.js';
+import { idpEventSourceSchema } from '../../src/config/idp-events.js';
 import { type IdpEventFollowerDeps, type IdpEventFollowers, startIdpEventFollowers } from '../../src/idp-events/index.js';
 
 export interface Sample {

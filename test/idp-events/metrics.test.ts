@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { register as globalRegistry, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { idpEventSourceSchema, idpEventSourcesSchema } from '../../src/idp-events/config.js';
+import { idpEventSourceSchema, idpEventSourcesSchema } from '../../src/config/idp-events.js';
 import { ERROR_LABELS } from '../../src/idp-events/error-codes.js';
 import { GRANT_TYPE_LABELS } from '../../src/idp-events/grant-types.js';
 import { IdpEventsError, idpEventMetrics, startIdpEventFollowers } from '../../src/idp-events/index.js';

@@ -1,9 +1,9 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger } from '../../src/telemetry/logger.js';
-import { OTLP_PROTOCOLS, type OtlpProtocol } from '../../src/telemetry/otlp-protocol.js';
-import type { SpanRecord, ValidationRecord } from '../../src/telemetry/span-record.js';
-import { SpanShipper, spanShippingStats } from '../../src/telemetry/span-shipper.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { OTLP_PROTOCOLS, type OtlpProtocol } from '../../src/observability/tracing/otlp-protocol.js';
+import type { SpanRecord, ValidationRecord } from '../../src/observability/tracing/span-record.js';
+import { SpanShipper, spanShippingStats } from '../../src/observability/tracing/span-shipper.js';
 import { eventually } from '../support/eventually.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 

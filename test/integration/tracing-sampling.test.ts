@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startDemoUpstream } from '../../src/dev/demo-upstream.js';
-import { accumulate, ratioUpperBound } from '../../src/telemetry/trace-sampling.js';
+import { accumulate, ratioUpperBound } from '../../src/observability/tracing/trace-sampling.js';
 import { eventually } from '../support/eventually.js';
 import { useJwksServer } from '../support/jwks-server.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';

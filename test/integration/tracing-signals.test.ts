@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { createLogger } from '../../src/telemetry/logger.js';
-import { startTracing } from '../../src/telemetry/tracing.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { startTracing } from '../../src/observability/tracing/tracing.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
 
 // A file of its own: the SDK registers the process-wide meter and logger providers once, at its first start.

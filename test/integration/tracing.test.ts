@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTracing } from '../../src/telemetry/tracing.js';
-import { createLogger } from '../../src/telemetry/logger.js';
+import { startTracing } from '../../src/observability/tracing/tracing.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { eventually } from '../support/eventually.js';
 import { useJwksServer } from '../support/jwks-server.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';

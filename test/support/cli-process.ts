@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { recordSidecarOutput } from './secret-audit.js';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
 
 export interface CliProcess {
   child: ChildProcessWithoutNullStreams;

@@ -2,8 +2,8 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { startSidecar, type Sidecar } from '../../src/sidecar.js';
-import { createLogger } from '../../src/telemetry/logger.js';
+import { startSidecar, type Sidecar } from '../../src/main/sidecar.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { recordSidecarOutput } from './secret-audit.js';
 
 export interface TestSidecar extends Sidecar {

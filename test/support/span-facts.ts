@@ -1,4 +1,4 @@
-import type { ValidationSpanFacts } from '../../src/telemetry/span-record.js';
+import type { ValidationSpanFacts } from '../../src/observability/tracing/span-record.js';
 
 /** The facts of a successful validation (a cache hit on the orders route), with `overrides`. */
 export function validationFacts(overrides: Partial<ValidationSpanFacts> = {}): ValidationSpanFacts {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { AnswerBatch, MAX_HOLD_MS } from '../../src/server/answer-batch.js';
+import { AnswerBatch, MAX_HOLD_MS } from '../../src/server/forward-auth/answer-batch.js';
 
 /** Stand-ins for responses: the batch only passes them back to `write`, never touches them. */
 const response = (id: number) => ({ id }) as unknown as ServerResponse;

@@ -7,14 +7,14 @@ import type { VerifiedToken } from '../../src/auth/verified-token.js';
 import type { CacheOutcome, FailureContext } from '../../src/auth/verify.js';
 import type { Enforcement } from '../../src/config/schema.js';
 import type { RouteRule } from '../../src/policy/routes.js';
-import type { ValidationReport } from '../../src/server/access-gate.js';
-import type { Denial } from '../../src/server/answers.js';
-import { AuditLog } from '../../src/telemetry/audit-log.js';
-import { SuccessLineWriter, isoTimeMember, pinoLineFormat } from '../../src/telemetry/audit-line.js';
-import { LineBatcher } from '../../src/telemetry/line-batcher.js';
-import { createLogger, type Logger } from '../../src/telemetry/logger.js';
-import { writeTraceIdText } from '../../src/telemetry/trace-sampling.js';
-import { traceIdOf, type ValidationSpan } from '../../src/telemetry/tracing.js';
+import type { ValidationReport } from '../../src/server/gate/access-gate.js';
+import type { Denial } from '../../src/server/gate/answers.js';
+import { AuditLog } from '../../src/observability/audit/audit-log.js';
+import { SuccessLineWriter, isoTimeMember, pinoLineFormat } from '../../src/observability/audit/audit-line.js';
+import { LineBatcher } from '../../src/logging/line-batcher.js';
+import { createLogger, type Logger } from '../../src/logging/logger.js';
+import { writeTraceIdText } from '../../src/observability/tracing/trace-sampling.js';
+import { traceIdOf, type ValidationSpan } from '../../src/observability/tracing/tracing.js';
 
 /** A destination that keeps every write, as pino's own destination would receive it. */
 function capture(): pino.DestinationStream & { writes: string[] } {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Histogram, Registry } from 'prom-client';
 import { describe, expect, test } from 'vitest';
-import { HotHistogram } from '../../src/telemetry/hot-histogram.js';
+import { HotHistogram } from '../../src/observability/metrics/hot-histogram.js';
 
 const BUCKETS = [0.001, 0.01, 0.1, 1];
 const LABEL_SETS = [

@@ -3,8 +3,8 @@ import { closeSync, constants, mkdtempSync, openSync, readFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { LineBatcher, type BatchWriter } from '../../src/telemetry/line-batcher.js';
-import { batchedDestination, createLogger, logWriterStats } from '../../src/telemetry/logger.js';
+import { LineBatcher, type BatchWriter } from '../../src/logging/line-batcher.js';
+import { batchedDestination, createLogger, logWriterStats } from '../../src/logging/logger.js';
 import { eventually } from '../support/eventually.js';
 
 function recordingWriter() {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { otlpTracesProtocol } from '../../src/telemetry/otlp-protocol.js';
-import { endpointForLog } from '../../src/telemetry/tracing.js';
+import { otlpTracesProtocol } from '../../src/observability/tracing/otlp-protocol.js';
+import { endpointForLog } from '../../src/observability/tracing/tracing.js';
 
 describe('otlpTracesProtocol reads the protocol as the specification says', () => {
   test('http/protobuf by default, also for empty or blank values', () => {

@@ -3,9 +3,9 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resources, tracing } from '@opentelemetry/sdk-node';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { OtlpSpanEncoder, spanAttributeLimitsFromEnv, type SpanAttributeLimits } from '../../src/telemetry/otlp-span-encoding.js';
-import { recordOfValidation, validationRecord, type SpanRecord, type ValidationSpanFacts } from '../../src/telemetry/span-record.js';
-import { SpanReplayer } from '../../src/telemetry/span-replay.js';
+import { OtlpSpanEncoder, spanAttributeLimitsFromEnv, type SpanAttributeLimits } from '../../src/observability/tracing/export/otlp-span-encoding.js';
+import { recordOfValidation, validationRecord, type SpanRecord, type ValidationSpanFacts } from '../../src/observability/tracing/span-record.js';
+import { SpanReplayer } from '../../src/observability/tracing/export/span-replay.js';
 import { decodeTraceRequest } from '../support/otlp-protobuf.js';
 import { validationFacts } from '../support/span-facts.js';
 

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { describe, expect, test } from 'vitest';
-import { recordOfValidation, validationAttributes, validationRecord, type ValidationSpanFacts } from '../../src/telemetry/span-record.js';
+import { recordOfValidation, validationAttributes, validationRecord, type ValidationSpanFacts } from '../../src/observability/tracing/span-record.js';
 import { validationFacts } from '../support/span-facts.js';
 
 const ids = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', parentSpanId: 'b7ad6b7169203331', traceState: 'vendor=1' };

@@ -2,7 +2,7 @@ import { tracing } from '@opentelemetry/sdk-node';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { accumulate, accumulateHex, parseTraceparent, randomSpanId, randomTraceWords, ratioUpperBound, samplingPlan, wordsToHex, writeTraceIdText, writeWordsHex } from '../../src/telemetry/trace-sampling.js';
+import { accumulate, accumulateHex, parseTraceparent, randomSpanId, randomTraceWords, ratioUpperBound, samplingPlan, wordsToHex, writeTraceIdText, writeWordsHex } from '../../src/observability/tracing/trace-sampling.js';
 
 const word = fc.integer({ min: 0, max: 0xffffffff });
 const ratio = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1, 0.1, 0.5));

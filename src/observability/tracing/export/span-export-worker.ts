@@ -4,10 +4,10 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 import { EncodedSpanExporter, batchSettingsFromEnv } from './encoded-span-export.js';
 import { OtlpSpanEncoder, spanAttributeLimitsFromEnv, type ResourceLike } from './otlp-span-encoding.js';
-import type { OtlpProtocol } from './otlp-protocol.js';
-import { recordOfValidation, type ShippedRecord, type SpanRecord, type ValidationRecord } from './span-record.js';
+import type { OtlpProtocol } from '../otlp-protocol.js';
+import { recordOfValidation, type ShippedRecord, type SpanRecord, type ValidationRecord } from '../span-record.js';
 import { SpanReplayer } from './span-replay.js';
-import type { FromExportWorker, ToExportWorker } from './span-shipper.js';
+import type { FromExportWorker, ToExportWorker } from '../span-shipper.js';
 
 /**
  * The export worker: a worker thread that owns the exporting half of tracing (resource detection, batching, the OTLP

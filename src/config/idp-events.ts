@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../config/types.js';
-import { FORMATS } from './formats/index.js';
+import { duration } from './types.js';
+import { FORMATS } from '../idp-events/formats/index.js';
 
 /** One `idpEvents` entry: a file to follow, how to read it, and the issuer its metrics are labelled with. */
 export const idpEventSourceSchema = z

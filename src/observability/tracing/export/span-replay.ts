@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, createTraceState, trace, type Context, type Tracer, type TracerProvider } from '@opentelemetry/api';
-import type { SpanRecord } from './span-record.js';
+import type { SpanRecord } from '../span-record.js';
 
 /**
  * Turns span records back into SDK spans with exactly their ids, parent, times, attributes and status: the export

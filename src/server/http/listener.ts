@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { ListenAddress } from '../config/types.js';
+import type { ListenAddress } from '../../config/types.js';
 
 /** A listening HTTP server, whatever built it (Fastify for admin, node:http for forward-auth and proxy). */
 export interface Listener {

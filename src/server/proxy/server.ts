@@ -1,19 +1,19 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { AccessGate, GateDecision } from './access-gate.js';
-import type { Denial } from './answers.js';
-import { credentialAndTraceHeaders } from './forward-auth.js';
-import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from './http-options.js';
-import { httpListener, type Listener } from './listener.js';
-import { BODY_TOO_LARGE, SHUTTING_DOWN, writeProxyAnswer } from './proxy-answers.js';
-import { BodyLimit, planBody, type BodyPlan } from './proxy-body.js';
-import { ProxyExchange, type ExchangeContext, type UpstreamObserver } from './proxy-exchange.js';
-import { UpstreamRequestHeaders, upstreamTarget } from './proxy-request.js';
-import { WebSocketProxy } from './websocket-proxy.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../logging/logger.js';
+import type { AccessGate, GateDecision } from '../gate/access-gate.js';
+import type { Denial } from '../gate/answers.js';
+import { credentialAndTraceHeaders } from '../forward-auth/original-request.js';
+import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';
+import { httpListener, type Listener } from '../http/listener.js';
+import { BODY_TOO_LARGE, SHUTTING_DOWN, writeProxyAnswer } from './answers.js';
+import { BodyLimit, planBody, type BodyPlan } from './body.js';
+import { ProxyExchange, type ExchangeContext, type UpstreamObserver } from './exchange.js';
+import { UpstreamRequestHeaders, upstreamTarget } from './request-headers.js';
+import { WebSocketProxy } from './websocket.js';
 
-export type { UpstreamObserver, UpstreamStatusClass } from './proxy-exchange.js';
+export type { UpstreamObserver, UpstreamStatusClass } from './exchange.js';
 
 export interface ProxyServerDeps {
   config: Config;

@@ -3,7 +3,7 @@ import type { IOtlpExportDelegate } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { ProtobufTraceSerializer, type IExporterMetricsHelper, type ISerializer } from '@opentelemetry/otlp-transformer';
 import type { OtlpSpanEncoder } from './otlp-span-encoding.js';
-import type { SpanRecord } from './span-record.js';
+import type { SpanRecord } from '../span-record.js';
 
 /**
  * Export of span records encoded by OtlpSpanEncoder, over OTLP/HTTP protobuf or gRPC, through the SDK's own export

@@ -1,7 +1,7 @@
 import type { IdpEndpoint, KeyStoreObserver } from '../auth/keys.js';
 import type { IdpFetchResult } from '../auth/idp-fetch.js';
-import type { GateObserver, ValidationReport } from '../server/access-gate.js';
-import type { Logger } from './logger.js';
+import type { GateObserver, ValidationReport } from '../server/gate/access-gate.js';
+import type { Logger } from '../logging/logger.js';
 
 /** Fans one validation out to every observer (metrics, audit log, spans). */
 export function fanOutGate(observers: readonly GateObserver[]): GateObserver {

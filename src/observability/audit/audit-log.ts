@@ -1,8 +1,8 @@
-import type { GateObserver, ValidationReport } from '../server/access-gate.js';
+import type { GateObserver, ValidationReport } from '../../server/gate/access-gate.js';
 import { SuccessLineWriter, auditLine, isoTimeMember, pinoLineFormat, type AuditLevel, type PinoLineFormat } from './audit-line.js';
-import { LineBatcher } from './line-batcher.js';
-import type { Logger } from './logger.js';
-import { traceIdOf } from './tracing.js';
+import { LineBatcher } from '../../logging/line-batcher.js';
+import type { Logger } from '../../logging/logger.js';
+import { traceIdOf } from '../tracing/tracing.js';
 
 export interface AuditLogOptions {
   /** Share of successful validations logged, 0 to 1; failures are always logged. */

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { IssuerKeyStore } from '../auth/keys.js';
+import type { IssuerKeyStore } from '../../auth/keys.js';
 import type { Registry } from 'prom-client';
-import { listenerOptions } from './http-options.js';
+import { listenerOptions } from '../http/options.js';
 
 export interface AdminServerDeps {
   keyStores: readonly IssuerKeyStore[];

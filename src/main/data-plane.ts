@@ -1,19 +1,19 @@
-import { IdentityHeaderMapper } from './auth/identity-headers.js';
-import { TokenCache } from './auth/token-cache.js';
-import { TrustedIssuer } from './auth/trusted-issuer.js';
-import { TokenValidator } from './auth/verify.js';
-import type { Config } from './config/schema.js';
-import { RouteTable } from './policy/routes.js';
-import { AccessGate } from './server/access-gate.js';
-import { Answers } from './server/answers.js';
-import { buildAuthzServer } from './server/authz.js';
-import { httpListener, type Listener } from './server/listener.js';
-import { buildProxyServer } from './server/proxy.js';
-import { AuditLog } from './telemetry/audit-log.js';
-import type { Logger } from './telemetry/logger.js';
-import type { ValidationMetrics } from './telemetry/metrics.js';
-import { fanOutGate, keyStoreObserver } from './telemetry/observers.js';
-import type { Tracing } from './telemetry/tracing.js';
+import { IdentityHeaderMapper } from '../auth/identity-headers.js';
+import { TokenCache } from '../auth/token-cache.js';
+import { TrustedIssuer } from '../auth/trusted-issuer.js';
+import { TokenValidator } from '../auth/verify.js';
+import type { Config } from '../config/schema.js';
+import { RouteTable } from '../policy/routes.js';
+import { AccessGate } from '../server/gate/access-gate.js';
+import { Answers } from '../server/gate/answers.js';
+import { buildForwardAuthServer } from '../server/forward-auth/server.js';
+import { httpListener, type Listener } from '../server/http/listener.js';
+import { buildProxyServer } from '../server/proxy/server.js';
+import { AuditLog } from '../observability/audit/audit-log.js';
+import type { Logger } from '../logging/logger.js';
+import type { ValidationMetrics } from '../observability/metrics/validation-metrics.js';
+import { fanOutGate, keyStoreObserver } from './observers.js';
+import type { Tracing } from '../observability/tracing/tracing.js';
 
 export interface DataPlane {
   readonly issuers: readonly TrustedIssuer[];
@@ -54,7 +54,7 @@ export function buildDataPlane(
   const listener =
     config.mode === 'proxy'
       ? buildProxyServer({ config, gate, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics })
-      : httpListener(buildAuthzServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger }));
+      : httpListener(buildForwardAuthServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger }));
   // Past the bound, Node closes a new connection on arrival: a flood of connections costs file descriptors and
   // memory up to here, not until the pod is killed.
   listener.httpServer.maxConnections = config.limits.connections;

@@ -1,4 +1,4 @@
-import type { AuthFailure } from '../auth/errors.js';
+import type { AuthFailure } from '../../auth/errors.js';
 
 /** A denial ready to send: status, headers and a small JSON body carrying the stable reason code. */
 export interface Denial {

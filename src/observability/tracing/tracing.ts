@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import type { tracing as sdkTracing } from '@opentelemetry/sdk-node';
-import type { Logger } from './logger.js';
+import type { Logger } from '../../logging/logger.js';
 import { otlpTracesProtocol, type OtlpProtocol } from './otlp-protocol.js';
 import { VALIDATION_SPAN, recordOfSdkSpan, validationAttributes, validationRecord, type ValidationRecord, type ValidationSpanFacts } from './span-record.js';
 import { SpanShipper } from './span-shipper.js';

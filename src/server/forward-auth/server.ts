@@ -1,13 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { AccessGate, GateDecision } from './access-gate.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../logging/logger.js';
+import type { AccessGate, GateDecision } from '../gate/access-gate.js';
 import { AnswerBatch } from './answer-batch.js';
-import type { Answers, Denial } from './answers.js';
-import { originalRequest } from './forward-auth.js';
-import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from './http-options.js';
+import type { Answers, Denial } from '../gate/answers.js';
+import { originalRequest } from './original-request.js';
+import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';
 
-export interface AuthzServerDeps {
+export interface ForwardAuthServerDeps {
   config: Pick<Config, 'authz' | 'limits'>;
   gate: AccessGate;
   answers: Answers;
@@ -32,7 +32,7 @@ const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2
  * (docs/decisions/0003-forward-auth-hot-path.md). Answers are written from header lists built once per distinct answer,
  * together at the end of the event-loop turn that decided them (answer-batch.ts, decision 0006).
  */
-export function buildAuthzServer({ config, gate, answers, identityHeaderNames, logger }: AuthzServerDeps): Server {
+export function buildForwardAuthServer({ config, gate, answers, identityHeaderNames, logger }: ForwardAuthServerDeps): Server {
   const { requestSource, pathPrefix } = config.authz;
   const allIdentityHeaders = identityHeaderNames.join(',');
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfigFile } from './config/load.js';
-import { runCheckConfig } from './cli/check-config.js';
-import { runInspectToken } from './cli/inspect-token.js';
-import { runDevStack } from './dev/dev-stack.js';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import { runCheckConfig } from '../cli/check-config.js';
+import { runInspectToken } from '../cli/inspect-token.js';
+import { runDevStack } from '../dev/dev-stack.js';
 import { startSidecar } from './sidecar.js';
-import { createLogger } from './telemetry/logger.js';
-import { VERSION } from './version.js';
+import { createLogger } from '../logging/logger.js';
+import { VERSION } from '../version.js';
 
 /** Exit codes: 0 fine, 1 runtime failure, 2 bad configuration or usage. */
 export const EXIT_CONFIG = 2;

@@ -2,13 +2,13 @@ import type { Server } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotCounter, type CounterSlot } from './hot-counter.js';
 import { HotHistogram, type HistogramSlot } from './hot-histogram.js';
-import { logWriterStats } from './logger.js';
-import { spanShippingStats } from './span-shipper.js';
-import { FAILURE_REASONS, type FailureReason } from '../auth/reasons.js';
-import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../auth/keys.js';
-import type { IdpFetchResult } from '../auth/idp-fetch.js';
-import type { GateObserver, ValidationReport } from '../server/access-gate.js';
-import type { UpstreamObserver, UpstreamStatusClass } from '../server/proxy-exchange.js';
+import { logWriterStats } from '../../logging/logger.js';
+import { spanShippingStats } from '../tracing/span-shipper.js';
+import { FAILURE_REASONS, type FailureReason } from '../../auth/reasons.js';
+import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../../auth/keys.js';
+import type { IdpFetchResult } from '../../auth/idp-fetch.js';
+import type { GateObserver, ValidationReport } from '../../server/gate/access-gate.js';
+import type { UpstreamObserver, UpstreamStatusClass } from '../../server/proxy/exchange.js';
 
 /** Label value for an issuer that is not configured (or a token with no readable `iss`). */
 export const UNKNOWN_ISSUER = 'unknown';

@@ -1,14 +1,14 @@
-import { TokenCache } from './auth/token-cache.js';
-import type { TrustedIssuer } from './auth/trusted-issuer.js';
-import type { Config } from './config/schema.js';
+import { TokenCache } from '../auth/token-cache.js';
+import type { TrustedIssuer } from '../auth/trusted-issuer.js';
+import type { Config } from '../config/schema.js';
 import { buildDataPlane } from './data-plane.js';
-import { startIdpEventFollowers, type IdpEventFollowers } from './idp-events/index.js';
-import { buildAdminServer } from './server/admin.js';
-import { fastifyListener, type Listener } from './server/listener.js';
-import type { Logger } from './telemetry/logger.js';
-import { ValidationMetrics } from './telemetry/metrics.js';
-import { startTracing } from './telemetry/tracing.js';
-import { VERSION } from './version.js';
+import { startIdpEventFollowers, type IdpEventFollowers } from '../idp-events/index.js';
+import { buildAdminServer } from '../server/admin/server.js';
+import { fastifyListener, type Listener } from '../server/http/listener.js';
+import type { Logger } from '../logging/logger.js';
+import { ValidationMetrics } from '../observability/metrics/validation-metrics.js';
+import { startTracing } from '../observability/tracing/tracing.js';
+import { VERSION } from '../version.js';
 
 export interface Sidecar {
   readonly config: Config;

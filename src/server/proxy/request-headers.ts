@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { GateDecision } from './access-gate.js';
+import type { GateDecision } from '../gate/access-gate.js';
 import { HOP_BY_HOP_HEADERS, connectionOptions } from './hop-by-hop.js';
 
 /** Every header with this prefix is tokenwatch's to set, whether or not `claimHeaders` maps a claim to it. */

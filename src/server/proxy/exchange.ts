@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Logger } from '../telemetry/logger.js';
-import { BODY_TOO_LARGE, UPSTREAM_FAILED, upstreamFailure, writeProxyAnswer, type ProxyAnswer } from './proxy-answers.js';
-import { BodyTooLarge } from './proxy-body.js';
-import { responseHeaders } from './proxy-response.js';
+import type { Logger } from '../../logging/logger.js';
+import { BODY_TOO_LARGE, UPSTREAM_FAILED, upstreamFailure, writeProxyAnswer, type ProxyAnswer } from './answers.js';
+import { BodyTooLarge } from './body.js';
+import { responseHeaders } from './response-headers.js';
 
 export type UpstreamStatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'error';
 

@@ -1,5 +1,5 @@
 import { SpanStatusCode, createTraceState, type AttributeValue, type Attributes } from '@opentelemetry/api';
-import type { SpanRecord } from './span-record.js';
+import type { SpanRecord } from '../span-record.js';
 
 /**
  * OTLP protobuf encoding of span records (opentelemetry-proto trace/v1), for the export worker's protobuf and gRPC

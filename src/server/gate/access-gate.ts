@@ -1,10 +1,10 @@
-import { AuthFailure } from '../auth/errors.js';
-import { extractBearerToken } from '../auth/extract.js';
-import type { Validation, TokenValidator } from '../auth/verify.js';
-import type { VerifiedToken } from '../auth/verified-token.js';
-import { PathRejected, parseRequestTarget } from '../policy/normalize.js';
-import type { RouteRule, RouteTable } from '../policy/routes.js';
-import type { ValidationSpan, ValidationSpanFacts, ValidationTracing } from '../telemetry/tracing.js';
+import { AuthFailure } from '../../auth/errors.js';
+import { extractBearerToken } from '../../auth/extract.js';
+import type { Validation, TokenValidator } from '../../auth/verify.js';
+import type { VerifiedToken } from '../../auth/verified-token.js';
+import { PathRejected, parseRequestTarget } from '../../policy/normalize.js';
+import type { RouteRule, RouteTable } from '../../policy/routes.js';
+import type { ValidationSpan, ValidationSpanFacts, ValidationTracing } from '../../observability/tracing/tracing.js';
 import type { Answers, Denial } from './answers.js';
 
 /** The request whose access is decided: in forward-auth mode the original request, as the proxy reported it. */

@@ -1,12 +1,12 @@
 import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../telemetry/logger.js';
-import type { AccessGate } from './access-gate.js';
-import { credentialAndTraceHeaders } from './forward-auth.js';
+import type { Logger } from '../../logging/logger.js';
+import type { AccessGate } from '../gate/access-gate.js';
+import { credentialAndTraceHeaders } from '../forward-auth/original-request.js';
 import { HOP_BY_HOP_HEADERS } from './hop-by-hop.js';
-import { SHUTTING_DOWN, UNSUPPORTED_UPGRADE, UPSTREAM_TIMEOUT, upstreamFailure } from './proxy-answers.js';
-import { upstreamTarget, type UpstreamRequestHeaders } from './proxy-request.js';
+import { SHUTTING_DOWN, UNSUPPORTED_UPGRADE, UPSTREAM_TIMEOUT, upstreamFailure } from './answers.js';
+import { upstreamTarget, type UpstreamRequestHeaders } from './request-headers.js';
 
 export interface WebSocketProxyOptions {
   gate: AccessGate;

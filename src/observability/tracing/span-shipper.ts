@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { Logger } from './logger.js';
-import type { ExportWorkerData } from './span-export-worker.js';
+import type { Logger } from '../../logging/logger.js';
+import type { ExportWorkerData } from './export/span-export-worker.js';
 import type { ShippedRecord } from './span-record.js';
 
 export type ToExportWorker = { readonly type: 'spans'; readonly spans: readonly ShippedRecord[] } | { readonly type: 'shutdown' };
@@ -150,6 +150,6 @@ export class SpanShipper {
  */
 function exportWorkerUrl(): URL {
   return import.meta.url.endsWith('.ts')
-    ? new URL('../../dist/telemetry/span-export-worker.js', import.meta.url)
-    : new URL('./span-export-worker.js', import.meta.url);
+    ? new URL('../../../dist/observability/tracing/export/span-export-worker.js', import.meta.url)
+    : new URL('./export/span-export-worker.js', import.meta.url);
 }

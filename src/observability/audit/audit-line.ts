@@ -1,11 +1,11 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { FAILURE_REASONS } from '../auth/reasons.js';
-import type { VerifiedToken } from '../auth/verified-token.js';
-import type { RouteRule } from '../policy/routes.js';
-import type { ValidationReport } from '../server/access-gate.js';
-import type { LineBatcher } from './line-batcher.js';
-import { TRACE_ID_DIGITS, writeTraceIdText } from './trace-sampling.js';
-import { traceIdOf } from './tracing.js';
+import { FAILURE_REASONS } from '../../auth/reasons.js';
+import type { VerifiedToken } from '../../auth/verified-token.js';
+import type { RouteRule } from '../../policy/routes.js';
+import type { ValidationReport } from '../../server/gate/access-gate.js';
+import type { LineBatcher } from '../../logging/line-batcher.js';
+import { TRACE_ID_DIGITS, writeTraceIdText } from '../tracing/trace-sampling.js';
+import { traceIdOf } from '../tracing/tracing.js';
 
 /**
  * The `token_validated` line, built as a string. pino's generic serialisation of the event object (asJson walking 17
