@@ -1,7 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-
-/** Results of idp_event_lines_total, in this order (see ParseResult in event.ts; unreadable lines count as malformed). */
-export const LINE_RESULTS = ['parsed', 'ignored', 'malformed'] as const;
+import { METRICS, metricOptions } from '../observability/catalog/metrics.js';
 
 /**
  * The IdP event metrics, defined once. Labels are bounded: `issuer` and `file` come from the configuration,
@@ -42,21 +40,15 @@ function createMetrics(registry: Registry): IdpEventMetrics {
   const registers = [registry];
   return {
     tokenIssuance: new Counter({
-      name: 'token_issuance_total',
-      help: 'Tokens minted by the IdP (one per grant), by grant type and client, from its event log.',
-      labelNames: ['issuer', 'grant_type', 'client_id'] as const,
+      ...metricOptions(METRICS.tokenIssuance),
       registers,
     }),
     oauthErrors: new Counter({
-      name: 'oauth_error_total',
-      help: 'OAuth/OIDC errors in the IdP event log, by error code and client.',
-      labelNames: ['issuer', 'error', 'client_id'] as const,
+      ...metricOptions(METRICS.oauthErrors),
       registers,
     }),
     activeSessions: new Gauge({
-      name: 'active_sessions',
-      help: 'Estimated active sessions: distinct sessions with activity within the idle timeout, minus logouts.',
-      labelNames: ['issuer'] as const,
+      ...metricOptions(METRICS.activeSessions),
       registers,
       collect() {
         const now = Date.now();
@@ -64,15 +56,11 @@ function createMetrics(registry: Registry): IdpEventMetrics {
       },
     }),
     lines: new Counter({
-      name: 'idp_event_lines_total',
-      help: 'Lines read from IdP event log files, by result (parsed, ignored, malformed).',
-      labelNames: ['file', 'result'] as const,
+      ...metricOptions(METRICS.idpEventLines),
       registers,
     }),
     lastEventTimestamp: new Gauge({
-      name: 'idp_event_last_timestamp_seconds',
-      help: 'Unix time of the newest IdP event read (its own time when the line has one, else when it was read).',
-      labelNames: ['issuer'] as const,
+      ...metricOptions(METRICS.idpEventLastTimestamp),
       registers,
     }),
     trackSessions(issuer, count) {

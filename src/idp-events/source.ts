@@ -2,7 +2,8 @@ import type { Counter } from 'prom-client';
 import type { LineParser } from './event.js';
 import type { IssuerRecorder } from './issuance.js';
 import type { LineSink, UnreadableLine } from './lines.js';
-import { type IdpEventMetrics, LINE_RESULTS } from './metrics.js';
+import { EVENT_LINE_RESULTS } from '../observability/catalog/metrics.js';
+import type { IdpEventMetrics } from './metrics.js';
 
 /**
  * The sink for one followed file: each line is parsed, counted in idp_event_lines_total{file, result}, and a
@@ -16,7 +17,7 @@ export function eventLineSink(
   metrics: IdpEventMetrics,
   now: () => number = Date.now,
 ): LineSink {
-  const [parsed, ignored, malformed] = LINE_RESULTS.map((result) => {
+  const [parsed, ignored, malformed] = EVENT_LINE_RESULTS.map((result) => {
     const counter = metrics.lines.labels({ file, result });
     // Present from the start at 0, so rate() and absent-series alerts work before the first line.
     counter.inc(0);

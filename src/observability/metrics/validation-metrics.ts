@@ -9,17 +9,8 @@ import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../../auth/k
 import type { IdpFetchResult } from '../../auth/idp-fetch.js';
 import type { GateObserver, ValidationReport } from '../../server/gate/access-gate.js';
 import type { UpstreamObserver, UpstreamStatusClass } from '../../server/proxy/exchange.js';
+import { METRICS, OTHER, UNKNOWN_ISSUER, metricOptions, type MetricDefinition } from '../catalog/metrics.js';
 
-/** Label value for an issuer that is not configured (or a token with no readable `iss`). */
-export const UNKNOWN_ISSUER = 'unknown';
-export const OTHER = 'other';
-
-const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
-const IDP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** An app behind a sidecar often answers within a millisecond or two: finer at the bottom than the IdP's. */
-const UPSTREAM_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const LIFETIME_BUCKETS = [60, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400];
-const AGE_BUCKETS = [-60, -5, 0, 5, 30, 60, 300, 900, 1800, 3600, 14_400, 86_400];
 
 const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -54,111 +45,62 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   readonly registry = new Registry();
 
   private readonly validationTotal = new HotCounter({
-    name: 'token_validation_total',
-    help: 'Token validations by result and issuer.',
-    labelNames: ['result', 'issuer'] as const,
+    ...metricOptions(METRICS.tokenValidation),
     registers: [this.registry],
   });
   private readonly validationFailureTotal = new HotCounter({
-    name: 'token_validation_failure_total',
-    help: 'Failed token validations by reason and issuer.',
-    labelNames: ['reason', 'issuer'] as const,
+    ...metricOptions(METRICS.tokenValidationFailure),
     registers: [this.registry],
   });
   readonly validationDuration = new HotHistogram({
-    name: 'token_validation_duration_seconds',
-    help: 'Time to validate a token (extraction, cache, signature, claims, scopes).',
-    labelNames: ['result', 'cache'] as const,
-    buckets: LATENCY_BUCKETS,
+    ...metricOptions(METRICS.tokenValidationDuration),
     registers: [this.registry],
   });
-  private readonly cacheHits = new HotCounter({ name: 'token_cache_hits_total', help: 'Verified-token cache hits.', registers: [this.registry] }).slot({});
-  private readonly cacheMisses = new HotCounter({ name: 'token_cache_misses_total', help: 'Verified-token cache misses.', registers: [this.registry] }).slot({});
-  private readonly jwksRequests = new HotCounter({
-    name: 'jwks_cache_request_total',
-    help: 'Key lookups in the JWKS cache.',
-    labelNames: ['issuer'] as const,
-    registers: [this.registry],
-  });
-  private readonly jwksMisses = new HotCounter({
-    name: 'jwks_cache_miss_total',
-    help: 'Key lookups whose kid and alg matched no cached key.',
-    labelNames: ['issuer'] as const,
-    registers: [this.registry],
-  });
-  readonly jwksFetches = new Counter({
-    name: 'jwks_fetch_total',
-    help: 'Fetches of discovery and JWKS documents by result.',
-    labelNames: ['issuer', 'result'] as const,
-    registers: [this.registry],
-  });
-  readonly jwksKeys = new Gauge({ name: 'jwks_keys', help: 'Verification keys in use.', labelNames: ['issuer'] as const, registers: [this.registry] });
-  readonly jwksLastSuccess = new Gauge({
-    name: 'jwks_last_success_timestamp_seconds',
-    help: 'Unix time of the last successful JWKS fetch.',
-    labelNames: ['issuer'] as const,
-    registers: [this.registry],
-  });
+  private readonly cacheHits = new HotCounter({ ...metricOptions(METRICS.tokenCacheHits), registers: [this.registry] }).slot({});
+  private readonly cacheMisses = new HotCounter({ ...metricOptions(METRICS.tokenCacheMisses), registers: [this.registry] }).slot({});
+  private readonly jwksRequests = new HotCounter({ ...metricOptions(METRICS.jwksCacheRequests), registers: [this.registry] });
+  private readonly jwksMisses = new HotCounter({ ...metricOptions(METRICS.jwksCacheMisses), registers: [this.registry] });
+  readonly jwksFetches = new Counter({ ...metricOptions(METRICS.jwksFetches), registers: [this.registry] });
+  readonly jwksKeys = new Gauge({ ...metricOptions(METRICS.jwksKeys), registers: [this.registry] });
+  readonly jwksLastSuccess = new Gauge({ ...metricOptions(METRICS.jwksLastSuccess), registers: [this.registry] });
   private keyStores: readonly IssuerKeyStore[] = [];
   readonly jwksStale = new Gauge({
-    name: 'jwks_stale',
-    help: '1 while the last good keys are served past their max age (IdP unreachable), else 0.',
-    labelNames: ['issuer'] as const,
+    ...metricOptions(METRICS.jwksStale),
     registers: [this.registry],
     collect: () => {
       for (const store of this.keyStores) this.jwksStale.labels(store.issuer).set(store.status().state === 'fresh' ? 0 : 1);
     },
   });
   readonly jwksKeyChanges = new Counter({
-    name: 'jwks_key_changes_total',
-    help: 'Keys added to or removed from the JWKS: rotation made visible.',
-    labelNames: ['issuer', 'change'] as const,
+    ...metricOptions(METRICS.jwksKeyChanges),
     registers: [this.registry],
   });
   readonly jwksRefetchThrottled = new Counter({
-    name: 'jwks_refetch_throttled_total',
-    help: 'Unknown-kid refetches refused by the cooldown.',
-    labelNames: ['issuer'] as const,
+    ...metricOptions(METRICS.jwksRefetchThrottled),
     registers: [this.registry],
   });
   readonly idpUp = new Gauge({
-    name: 'idp_up',
-    help: '1 when discovery and JWKS answered the last probe, else 0.',
-    labelNames: ['issuer'] as const,
+    ...metricOptions(METRICS.idpUp),
     registers: [this.registry],
   });
   readonly idpRequestDuration = new Histogram({
-    name: 'idp_request_duration_seconds',
-    help: 'Time of requests to the IdP.',
-    labelNames: ['issuer', 'endpoint'] as const,
-    buckets: IDP_BUCKETS,
+    ...metricOptions(METRICS.idpRequestDuration),
     registers: [this.registry],
   });
   private readonly tokenLifetime = new HotHistogram({
-    name: 'token_lifetime_seconds',
-    help: 'exp - iat of validated tokens.',
-    labelNames: ['issuer'] as const,
-    buckets: LIFETIME_BUCKETS,
+    ...metricOptions(METRICS.tokenLifetime),
     registers: [this.registry],
   });
   private readonly tokenAge = new HotHistogram({
-    name: 'token_age_seconds',
-    help: 'now - iat at validation: clock drift and token reuse show here.',
-    labelNames: ['issuer'] as const,
-    buckets: AGE_BUCKETS,
+    ...metricOptions(METRICS.tokenAge),
     registers: [this.registry],
   });
   readonly upstreamDuration = new HotHistogram({
-    name: 'upstream_request_duration_seconds',
-    help: 'Time for the upstream to answer a proxied request (to response headers), by status class; error when it did not answer.',
-    labelNames: ['status_class'] as const,
-    buckets: UPSTREAM_BUCKETS,
+    ...metricOptions(METRICS.upstreamRequestDuration),
     registers: [this.registry],
   });
   private readonly scopeTotal = new HotCounter({
-    name: 'token_validation_scope_total',
-    help: 'Scopes of validated tokens (scopes named in routes, the rest as other).',
-    labelNames: ['scope'] as const,
+    ...metricOptions(METRICS.tokenValidationScope),
     registers: [this.registry],
   });
   /** Counter slots per configured issuer (and `unknown`), made once: the request path only adds to them. */
@@ -172,28 +114,17 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
 
   constructor(options: MetricsOptions) {
     new Gauge({
-      name: 'token_cache_entries',
-      help: 'Verified tokens held in the cache.',
+      ...metricOptions(METRICS.tokenCacheEntries),
       registers: [this.registry],
       collect() {
         this.set(options.tokenCacheEntries());
       },
     });
-    new Gauge({
-      name: 'tokenwatch_build_info',
-      help: 'Always 1; the version label says which tokenwatch runs.',
-      labelNames: ['version'] as const,
-      registers: [this.registry],
-    }).set({ version: options.version }, 1);
+    new Gauge({ ...metricOptions(METRICS.buildInfo), registers: [this.registry] }).set({ version: options.version }, 1);
     collectDefaultMetrics({ register: this.registry });
-    countedFrom(this.registry, 'log_lines_dropped_total', 'Log lines (audit and operational) dropped because more than 16 MiB waited for stdout.', () => logWriterStats.droppedLines);
-    countedFrom(
-      this.registry,
-      'tracing_spans_dropped_total',
-      'Sampled spans dropped before export: more than 4,096 waited for the export worker, or it had stopped.',
-      () => spanShippingStats.dropped,
-    );
-    countedFrom(this.registry, 'log_write_errors_total', 'Failed writes of log batches to stdout (a closed pipe); retried with the next batch.', () => logWriterStats.writeErrors);
+    countedFrom(this.registry, METRICS.logLinesDropped, () => logWriterStats.droppedLines);
+    countedFrom(this.registry, METRICS.tracingSpansDropped, () => spanShippingStats.dropped);
+    countedFrom(this.registry, METRICS.logWriteErrors, () => logWriterStats.writeErrors);
     // prom-client names these gauges with a counter's `_total` suffix, which promtool (rightly) flags; the per-type
     // series (nodejs_active_handles{type}, ...) carry the same information under valid names.
     for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
@@ -292,15 +223,10 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
    * once and emits `drop`). Per connection, never per request.
    */
   watchListener(server: Server): void {
-    const dropped = new Counter({
-      name: 'listener_connections_dropped_total',
-      help: 'Connections to the data-plane listener closed on arrival because limits.connections were open.',
-      registers: [this.registry],
-    });
+    const dropped = new Counter({ ...metricOptions(METRICS.listenerConnectionsDropped), registers: [this.registry] });
     server.on('drop', () => dropped.inc());
     new Gauge({
-      name: 'listener_connections',
-      help: 'Open connections to the data-plane listener (bounded by limits.connections).',
+      ...metricOptions(METRICS.listenerConnections),
       registers: [this.registry],
       collect() {
         return new Promise<void>((resolve) => {
@@ -317,11 +243,10 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
 export type { FailureReason };
 
 /** A counter that follows a running total kept elsewhere, read at scrape time. */
-function countedFrom(registry: Registry, name: string, help: string, total: () => number): void {
+function countedFrom(registry: Registry, definition: MetricDefinition, total: () => number): void {
   let counted = 0;
   new Counter({
-    name,
-    help,
+    ...metricOptions(definition),
     registers: [registry],
     collect() {
       const now = total();

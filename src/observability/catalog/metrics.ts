@@ -1,0 +1,273 @@
+import { FAILURE_REASONS } from '../../auth/reasons.js';
+
+/**
+ * Every metric tokenwatch exposes, defined once (Envoy's `stats.h`): the registry is built from these entries,
+ * docs/metrics.md is tested against them, and the rule and dashboard generators under monitoring/ import them, so a
+ * renamed metric breaks the build rather than a dashboard.
+ *
+ * A label's bound is either its fixed values or a sentence saying what bounds it. No label ever holds a token, a
+ * path or anything else a client controls freely.
+ */
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+/** Fixed values, or a sentence naming what bounds the label (the configuration, a cap). */
+export type LabelBound = readonly string[] | { readonly boundedBy: string };
+
+export interface MetricDefinition {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labels: Readonly<Record<string, LabelBound>>;
+  readonly buckets?: readonly number[];
+  /** The module that emits it, relative to src/. */
+  readonly emitter: string;
+}
+
+/** Label value for an issuer that is not configured (or a token with no readable `iss`). */
+export const UNKNOWN_ISSUER = 'unknown';
+/** Label value for what falls outside a bounded set (scopes, clients beyond the cap). */
+export const OTHER = 'other';
+
+const CONFIGURED_ISSUER: LabelBound = { boundedBy: 'the configured issuers' };
+const VALIDATED_ISSUER: LabelBound = { boundedBy: 'the configured issuers, plus `unknown`' };
+const EVENT_ISSUER: LabelBound = { boundedBy: 'the issuers named in idpEvents' };
+const EVENT_CLIENT: LabelBound = { boundedBy: 'metrics.clientIdTopN client ids per issuer, plus `other` and `unknown`' };
+const RESULT = ['success', 'failure'] as const;
+const CACHE = ['hit', 'miss'] as const;
+export const IDP_FETCH_RESULTS = ['success', 'error', 'timeout', 'invalid'] as const;
+export const IDP_ENDPOINTS = ['discovery', 'jwks'] as const;
+export const UPSTREAM_STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'error'] as const;
+export const EVENT_LINE_RESULTS = ['parsed', 'ignored', 'malformed'] as const;
+
+const VALIDATION = 'observability/metrics/validation-metrics.ts';
+const IDP_EVENTS = 'idp-events/metrics.ts';
+
+/** Checks an entry against the shape while keeping its literal name and label names for the metrics built from it. */
+function metric<const D extends MetricDefinition>(definition: D): D {
+  return definition;
+}
+
+export const METRICS = {
+  tokenValidation: metric({
+    name: 'token_validation_total',
+    type: 'counter',
+    help: 'Token validations by result and issuer.',
+    labels: { result: RESULT, issuer: VALIDATED_ISSUER },
+    emitter: VALIDATION,
+  }),
+  tokenValidationFailure: metric({
+    name: 'token_validation_failure_total',
+    type: 'counter',
+    help: 'Failed token validations by reason and issuer.',
+    labels: { reason: FAILURE_REASONS, issuer: VALIDATED_ISSUER },
+    emitter: VALIDATION,
+  }),
+  tokenValidationDuration: metric({
+    name: 'token_validation_duration_seconds',
+    type: 'histogram',
+    help: 'Time to validate a token (extraction, cache, signature, claims, scopes).',
+    labels: { result: RESULT, cache: CACHE },
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    emitter: VALIDATION,
+  }),
+  tokenCacheHits: metric({ name: 'token_cache_hits_total', type: 'counter', help: 'Verified-token cache hits.', labels: {}, emitter: VALIDATION }),
+  tokenCacheMisses: metric({ name: 'token_cache_misses_total', type: 'counter', help: 'Verified-token cache misses.', labels: {}, emitter: VALIDATION }),
+  tokenCacheEntries: metric({ name: 'token_cache_entries', type: 'gauge', help: 'Verified tokens held in the cache.', labels: {}, emitter: VALIDATION }),
+  tokenLifetime: metric({
+    name: 'token_lifetime_seconds',
+    type: 'histogram',
+    help: 'exp - iat of validated tokens.',
+    labels: { issuer: VALIDATED_ISSUER },
+    buckets: [60, 300, 600, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400],
+    emitter: VALIDATION,
+  }),
+  tokenAge: metric({
+    name: 'token_age_seconds',
+    type: 'histogram',
+    help: 'now - iat at validation: clock drift and token reuse show here.',
+    labels: { issuer: VALIDATED_ISSUER },
+    buckets: [-60, -5, 0, 5, 30, 60, 300, 900, 1800, 3600, 14_400, 86_400],
+    emitter: VALIDATION,
+  }),
+  tokenValidationScope: metric({
+    name: 'token_validation_scope_total',
+    type: 'counter',
+    help: 'Scopes of validated tokens (scopes named in routes, the rest as other).',
+    labels: { scope: { boundedBy: 'the scopes named in routes, plus `other`' } },
+    emitter: VALIDATION,
+  }),
+  jwksCacheRequests: metric({
+    name: 'jwks_cache_request_total',
+    type: 'counter',
+    help: 'Key lookups in the JWKS cache.',
+    labels: { issuer: CONFIGURED_ISSUER },
+    emitter: VALIDATION,
+  }),
+  jwksCacheMisses: metric({
+    name: 'jwks_cache_miss_total',
+    type: 'counter',
+    help: 'Key lookups whose kid and alg matched no cached key.',
+    labels: { issuer: CONFIGURED_ISSUER },
+    emitter: VALIDATION,
+  }),
+  jwksFetches: metric({
+    name: 'jwks_fetch_total',
+    type: 'counter',
+    help: 'Fetches of discovery and JWKS documents by result.',
+    labels: { issuer: CONFIGURED_ISSUER, result: IDP_FETCH_RESULTS },
+    emitter: VALIDATION,
+  }),
+  jwksKeys: metric({ name: 'jwks_keys', type: 'gauge', help: 'Verification keys in use.', labels: { issuer: CONFIGURED_ISSUER }, emitter: VALIDATION }),
+  jwksLastSuccess: metric({
+    name: 'jwks_last_success_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time of the last successful JWKS fetch.',
+    labels: { issuer: CONFIGURED_ISSUER },
+    emitter: VALIDATION,
+  }),
+  jwksStale: metric({
+    name: 'jwks_stale',
+    type: 'gauge',
+    help: '1 while the last good keys are served past their max age (IdP unreachable), else 0.',
+    labels: { issuer: CONFIGURED_ISSUER },
+    emitter: VALIDATION,
+  }),
+  jwksKeyChanges: metric({
+    name: 'jwks_key_changes_total',
+    type: 'counter',
+    help: 'Keys added to or removed from the JWKS: rotation made visible.',
+    labels: { issuer: CONFIGURED_ISSUER, change: ['added', 'removed'] },
+    emitter: VALIDATION,
+  }),
+  jwksRefetchThrottled: metric({
+    name: 'jwks_refetch_throttled_total',
+    type: 'counter',
+    help: 'Unknown-kid refetches refused by the cooldown.',
+    labels: { issuer: CONFIGURED_ISSUER },
+    emitter: VALIDATION,
+  }),
+  idpUp: metric({
+    name: 'idp_up',
+    type: 'gauge',
+    help: '1 when discovery and JWKS answered the last probe, else 0.',
+    labels: { issuer: CONFIGURED_ISSUER },
+    emitter: VALIDATION,
+  }),
+  idpRequestDuration: metric({
+    name: 'idp_request_duration_seconds',
+    type: 'histogram',
+    help: 'Time of requests to the IdP.',
+    labels: { issuer: CONFIGURED_ISSUER, endpoint: IDP_ENDPOINTS },
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    emitter: VALIDATION,
+  }),
+  upstreamRequestDuration: metric({
+    name: 'upstream_request_duration_seconds',
+    type: 'histogram',
+    help: 'Time for the upstream to answer a proxied request (to response headers), by status class; error when it did not answer.',
+    labels: { status_class: UPSTREAM_STATUS_CLASSES },
+    // An app behind a sidecar often answers within a millisecond or two: finer at the bottom than the IdP's.
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    emitter: VALIDATION,
+  }),
+  listenerConnections: metric({
+    name: 'listener_connections',
+    type: 'gauge',
+    help: 'Open connections to the data-plane listener (bounded by limits.connections).',
+    labels: {},
+    emitter: VALIDATION,
+  }),
+  listenerConnectionsDropped: metric({
+    name: 'listener_connections_dropped_total',
+    type: 'counter',
+    help: 'Connections to the data-plane listener closed on arrival because limits.connections were open.',
+    labels: {},
+    emitter: VALIDATION,
+  }),
+  logLinesDropped: metric({
+    name: 'log_lines_dropped_total',
+    type: 'counter',
+    help: 'Log lines (audit and operational) dropped because more than 16 MiB waited for stdout.',
+    labels: {},
+    emitter: VALIDATION,
+  }),
+  logWriteErrors: metric({
+    name: 'log_write_errors_total',
+    type: 'counter',
+    help: 'Failed writes of log batches to stdout (a closed pipe); retried with the next batch.',
+    labels: {},
+    emitter: VALIDATION,
+  }),
+  tracingSpansDropped: metric({
+    name: 'tracing_spans_dropped_total',
+    type: 'counter',
+    help: 'Sampled spans dropped before export: more than 4,096 waited for the export worker, or it had stopped.',
+    labels: {},
+    emitter: VALIDATION,
+  }),
+  buildInfo: metric({
+    name: 'tokenwatch_build_info',
+    type: 'gauge',
+    help: 'Always 1; the version label says which tokenwatch runs.',
+    labels: { version: { boundedBy: 'one value per process' } },
+    emitter: VALIDATION,
+  }),
+  tokenIssuance: metric({
+    name: 'token_issuance_total',
+    type: 'counter',
+    help: 'Tokens minted by the IdP (one per grant), by grant type and client, from its event log.',
+    labels: { issuer: EVENT_ISSUER, grant_type: { boundedBy: 'the fixed set in idp-events/grant-types.ts, plus `other`' }, client_id: EVENT_CLIENT },
+    emitter: IDP_EVENTS,
+  }),
+  oauthErrors: metric({
+    name: 'oauth_error_total',
+    type: 'counter',
+    help: 'OAuth/OIDC errors in the IdP event log, by error code and client.',
+    labels: { issuer: EVENT_ISSUER, error: { boundedBy: 'the fixed set in idp-events/error-codes.ts, plus `other`' }, client_id: EVENT_CLIENT },
+    emitter: IDP_EVENTS,
+  }),
+  activeSessions: metric({
+    name: 'active_sessions',
+    type: 'gauge',
+    help: 'Estimated active sessions: distinct sessions with activity within the idle timeout, minus logouts.',
+    labels: { issuer: EVENT_ISSUER },
+    emitter: IDP_EVENTS,
+  }),
+  idpEventLines: metric({
+    name: 'idp_event_lines_total',
+    type: 'counter',
+    help: 'Lines read from IdP event log files, by result (parsed, ignored, malformed).',
+    labels: { file: { boundedBy: 'the files named in idpEvents' }, result: EVENT_LINE_RESULTS },
+    emitter: IDP_EVENTS,
+  }),
+  idpEventLastTimestamp: metric({
+    name: 'idp_event_last_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time of the newest IdP event read (its own time when the line has one, else when it was read).',
+    labels: { issuer: EVENT_ISSUER },
+    emitter: IDP_EVENTS,
+  }),
+} as const;
+
+export type MetricId = keyof typeof METRICS;
+
+/** prom-client's own Node.js process and runtime metrics (`process_*`, `nodejs_*`) are registered besides these. */
+export const RUNTIME_METRIC_PREFIXES = ['process_', 'nodejs_'] as const;
+
+type LabelName<D extends MetricDefinition> = Extract<keyof D['labels'], string>;
+type MetricOptions<D extends MetricDefinition> = { name: D['name']; help: string; labelNames: Array<LabelName<D>> } & (D extends {
+  buckets: readonly number[];
+}
+  ? { buckets: number[] }
+  : unknown);
+
+/** The options prom-client's metric constructors take, from a catalogue entry. */
+export function metricOptions<const D extends MetricDefinition>(definition: D): MetricOptions<D> {
+  const options = { name: definition.name, help: definition.help, labelNames: Object.keys(definition.labels) as Array<LabelName<D>> };
+  return (definition.buckets ? { ...options, buckets: [...definition.buckets] } : options) as MetricOptions<D>;
+}
+
+/** Fixed values of a label, or undefined when the label is bounded by configuration. */
+export function labelValues(bound: LabelBound): readonly string[] | undefined {
+  return Array.isArray(bound) ? bound : undefined;
+}
