@@ -1,5 +1,13 @@
-import type { FailureReason } from './reasons.js';
+import { TokenwatchError, type ErrorCode } from '../errors.js';
+import { FAILURE_REASONS, type FailureReason } from './reasons.js';
 import type { FailureContext } from './verify.js';
+
+type AuthErrorCode = Extract<ErrorCode, `ERR_AUTH_${string}`>;
+
+const AUTH_ERROR_CODES = Object.fromEntries(FAILURE_REASONS.map((reason) => [reason, `ERR_AUTH_${reason.toUpperCase()}`])) as Record<
+  FailureReason,
+  AuthErrorCode
+>;
 
 /** RFC 6750 section 3.1 error codes. */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
@@ -8,9 +16,9 @@ export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficien
  * A validation failure with a stable reason code. `description` is safe to send to the client and to log:
  * it never contains the token or any part of it.
  *
- * It is an Error (`instanceof Error` holds) whose constructor does not run Error's: a refused token is routine, not
- * a fault, and capturing a stack trace for each one cost more than the rest of a refusal (bench/ profiles). The
- * thrower's stack says nothing useful here anyway; the reason code does.
+ * It is a TokenwatchError (`instanceof TokenwatchError` and `instanceof Error` hold) whose constructor does not run
+ * Error's: a refused token is routine, not a fault, and capturing a stack trace for each one costs more than the rest
+ * of a refusal (bench/ profiles). The thrower's stack says nothing useful here anyway; the reason code does.
  */
 export class AuthFailure {
   readonly name = 'AuthFailure';
@@ -46,8 +54,15 @@ export class AuthFailure {
     this.requiredScopes = options.requiredScopes;
     this.context = undefined;
   }
+
+  get code(): AuthErrorCode {
+    return AUTH_ERROR_CODES[this.reason];
+  }
 }
-Object.setPrototypeOf(AuthFailure.prototype, Error.prototype);
+// The class cannot `extends TokenwatchError` without running Error's constructor; the prototype chain and this
+// declaration give it the same place in the hierarchy.
+Object.setPrototypeOf(AuthFailure.prototype, TokenwatchError.prototype);
+export interface AuthFailure extends Omit<TokenwatchError, 'code'> {}
 
 /** A request that carries credentials in a way RFC 6750 forbids (two tokens, two headers...). */
 export function invalidRequest(description: string): AuthFailure {

@@ -1,16 +1,20 @@
 import { errors as undiciErrors, request } from 'undici';
+import { TokenwatchError, type ErrorCode } from '../errors.js';
 
 /** Outcome classes of a fetch from the IdP, used as the `result` label of `jwks_fetch_total`. */
 export type IdpFetchResult = 'success' | 'error' | 'timeout' | 'invalid';
 
 /** A failed fetch from the IdP with its class; the message is safe to log (no bodies, no secrets). */
-export class IdpFetchError extends Error {
+export class IdpFetchError extends TokenwatchError {
   override readonly name = 'IdpFetchError';
+  readonly code: Extract<ErrorCode, `ERR_IDP_FETCH_${string}`>;
+
   constructor(
     readonly result: Exclude<IdpFetchResult, 'success'>,
     message: string,
   ) {
     super(message);
+    this.code = `ERR_IDP_FETCH_${result.toUpperCase() as Uppercase<typeof result>}`;
   }
 }
 

@@ -1,7 +1,8 @@
 import type { JsonWebKey } from 'node:crypto';
 import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { JwsVerifier } from './jws-signature.js';
-import { keyFitsAlgorithm, type SupportedAlgorithm } from './algorithms.js';
+import type { SupportedAlgorithm } from '../config/algorithms.js';
+import { keyFitsAlgorithm } from './algorithms.js';
 
 /** A verification key ready for use with one algorithm. Objects are reused across refreshes while the key is unchanged. */
 export interface VerificationKey {

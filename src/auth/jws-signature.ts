@@ -1,5 +1,5 @@
 import { constants, createPublicKey, verify, type JsonWebKey, type KeyObject, type VerifyKeyObjectInput, type VerifyPublicKeyInput } from 'node:crypto';
-import type { SupportedAlgorithm } from './algorithms.js';
+import type { SupportedAlgorithm } from '../config/algorithms.js';
 
 interface SignatureScheme {
   /** Digest for node:crypto.verify; null for EdDSA, whose digest is part of the scheme. */

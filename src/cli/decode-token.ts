@@ -1,11 +1,13 @@
+import { TokenwatchError } from '../errors.js';
 /**
  * Reading and decoding a token for inspection, without verifying anything: the same structural rules as the
  * validator (compact JWS, three base64url parts, JSON objects), each failure said in words.
  */
 
 /** The token cannot be decoded; the message says why and never contains the token. */
-export class TokenDecodeError extends Error {
+export class TokenDecodeError extends TokenwatchError {
   override readonly name = 'TokenDecodeError';
+  readonly code = 'ERR_TOKEN_DECODE';
 }
 
 export interface DecodedToken {

@@ -1,4 +1,5 @@
-import { SUPPORTED_ALGORITHMS, keyFitsAlgorithm } from '../auth/algorithms.js';
+import { keyFitsAlgorithm } from '../auth/algorithms.js';
+import { SUPPORTED_ALGORITHMS } from '../config/algorithms.js';
 import { IDP_DOCUMENT_MAX_BYTES, discoveryUrlOf, fetchIdpJson } from '../auth/idp-fetch.js';
 import { importJwks } from '../auth/jwks.js';
 import { isLoopbackUrl, type IssuerConfig } from '../config/schema.js';

@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import { isSupportedAlgorithm } from '../auth/algorithms.js';
+import { isSupportedAlgorithm } from '../config/algorithms.js';
 import { scopesOf } from '../auth/identity-headers.js';
 import type { VerificationKey } from '../auth/jwks.js';
 import { normalizeTyp, type TrustedIssuer } from '../auth/trusted-issuer.js';

@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { duration } from './types.js';
-import { FORMATS } from '../idp-events/formats/index.js';
+
+/** The `format` key of an idpEvents source: idp-events/formats/ has a parser for each. */
+export const FORMATS = ['keycloak', 'jsonl', 'oidc-provider'] as const;
+export type IdpEventFormat = (typeof FORMATS)[number];
 
 /** One `idpEvents` entry: a file to follow, how to read it, and the issuer its metrics are labelled with. */
 export const idpEventSourceSchema = z

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { TokenwatchError } from '../errors.js';
 
 export interface ConfigProblem {
   /** Key path such as `issuers[0].audiences`, or `(file)` for problems with the file itself. */
@@ -10,7 +11,7 @@ export interface ConfigProblem {
 }
 
 /** A configuration that cannot be used; carries every problem found, not only the first. */
-export class ConfigError extends Error {
+export class ConfigError extends TokenwatchError {
   override readonly name = 'ConfigError';
   readonly code = 'ERR_CONFIG_INVALID';
 

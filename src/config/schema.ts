@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS } from '../auth/algorithms.js';
+import { DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS } from './algorithms.js';
 import { idpEventSourcesSchema } from './idp-events.js';
 import { duration, listenAddress } from './types.js';
 

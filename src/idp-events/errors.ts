@@ -1,11 +1,8 @@
-/** Stable codes for what can go wrong around the event followers; callers branch on `code`, never on text. */
-export type IdpEventsErrorCode =
-  /** Two sources name the same file: every line would be counted twice. */
-  | 'ERR_IDP_EVENTS_DUPLICATE_PATH'
-  /** The file (or its directory) cannot be stat'ed, opened or read; the follower keeps retrying. */
-  | 'ERR_IDP_EVENTS_READ';
+import { TokenwatchError, type ErrorCode } from '../errors.js';
+/** What can go wrong around the event followers. */
+export type IdpEventsErrorCode = Extract<ErrorCode, `ERR_IDP_EVENTS_${string}`>;
 
-export class IdpEventsError extends Error {
+export class IdpEventsError extends TokenwatchError {
   override readonly name = 'IdpEventsError';
 
   constructor(

@@ -1,5 +1,6 @@
+import { TokenwatchError } from '../errors.js';
 /** A request path that cannot be matched safely; answered 400 invalid_request. */
-export class PathRejected extends Error {
+export class PathRejected extends TokenwatchError {
   override readonly name = 'PathRejected';
   readonly code = 'ERR_PATH_REJECTED';
 }

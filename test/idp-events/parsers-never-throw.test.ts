@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FORMATS, PARSERS } from '../../src/idp-events/formats/index.js';
+import { FORMATS } from '../../src/config/idp-events.js';
+import { PARSERS } from '../../src/idp-events/formats/index.js';
 import { fixtureLines } from './helpers.js';
 
 const SAMPLE_LINES = [

@@ -1,7 +1,7 @@
 import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import type { JsonWebKey } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { SUPPORTED_ALGORITHMS } from '../../src/auth/algorithms.js';
+import { SUPPORTED_ALGORITHMS } from '../../src/config/algorithms.js';
 import { JwsVerifier } from '../../src/auth/jws-signature.js';
 
 async function signed(alg: string) {

@@ -1,12 +1,11 @@
+import type { IdpEventFormat } from '../../config/idp-events.js';
 import type { LineParser } from '../event.js';
 import { parseJsonlLine } from './jsonl.js';
 import { parseKeycloakLine } from './keycloak.js';
 import { parseOidcProviderLine } from './oidc-provider.js';
 
-/** The `format` key of an idpEvents source, and the parser for each. */
-export const FORMATS = ['keycloak', 'jsonl', 'oidc-provider'] as const;
-export type IdpEventFormat = (typeof FORMATS)[number];
 
+/** The parser for each `format` of an idpEvents source. */
 export const PARSERS: Readonly<Record<IdpEventFormat, LineParser>> = {
   keycloak: parseKeycloakLine,
   jsonl: parseJsonlLine,

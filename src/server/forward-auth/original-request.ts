@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { invalidRequest } from '../../auth/errors.js';
 import type { Config } from '../../config/schema.js';
 import type { GateRequest } from '../gate/access-gate.js';
+import { TokenwatchError } from '../../errors.js';
 
 export type RequestSource = Config['authz']['requestSource'];
 
@@ -57,7 +58,10 @@ export function originalRequest(raw: IncomingMessage, source: RequestSource, pat
   }
 }
 
-class PrefixMismatch extends Error {}
+class PrefixMismatch extends TokenwatchError {
+  override readonly name = 'PrefixMismatch';
+  readonly code = 'ERR_FORWARDED_PREFIX_MISMATCH';
+}
 
 function fromHeaders(methods: string[], uris: string[], family: string, headers: ForwardHeaders): GateRequest {
   if (methods.length !== 1 || uris.length !== 1) throw invalidRequest(`exactly one ${family}-Method and one ${family}-Uri header are required`);

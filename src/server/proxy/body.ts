@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
+import { TokenwatchError } from '../../errors.js';
 
 /** A chunked request body grew past limits.bodyBytes on its way to the upstream. */
-export class BodyTooLarge extends Error {
+export class BodyTooLarge extends TokenwatchError {
   override readonly name = 'BodyTooLarge';
   readonly code = 'ERR_BODY_TOO_LARGE';
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../../logging/logger.js';
 import { BODY_TOO_LARGE, UPSTREAM_FAILED, upstreamFailure, writeProxyAnswer, type ProxyAnswer } from './answers.js';
 import { BodyTooLarge } from './body.js';
 import { responseHeaders } from './response-headers.js';
+import { TokenwatchError } from '../../errors.js';
 
 export type UpstreamStatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'error';
 
@@ -133,13 +134,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 }
 
 /** The client went away before its answer was written: the upstream request is dropped. */
-class ClientGone extends Error {
+class ClientGone extends TokenwatchError {
   override readonly name = 'ClientGone';
   readonly code = 'ERR_CLIENT_GONE';
 }
 
 /** The upstream's answer cannot be relayed (a status or header Node cannot send). */
-class UnsendableStatus extends Error {
+class UnsendableStatus extends TokenwatchError {
   override readonly name = 'UnsendableStatus';
   readonly code = 'ERR_UPSTREAM_UNSENDABLE';
 }
