@@ -8,6 +8,7 @@ import { FAILURE_REASONS, type FailureReason } from '../auth/reasons.js';
 import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../auth/keys.js';
 import type { IdpFetchResult } from '../auth/idp-fetch.js';
 import type { GateObserver, ValidationReport } from '../server/access-gate.js';
+import { SPOOF_MODES, type IdentitySpoof, type IdentitySpoofObserver } from '../server/identity-aliases.js';
 import type { UpstreamObserver, UpstreamStatusClass } from '../server/proxy-exchange.js';
 
 /** Label value for an issuer that is not configured (or a token with no readable `iss`). */
@@ -50,7 +51,7 @@ export interface MetricsOptions {
  * `reason`, `result` and `endpoint` are fixed sets, `issuer` the configured set plus `unknown`, `scope` the
  * route scopes plus `other`.
  */
-export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver {
+export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver, IdentitySpoofObserver {
   readonly registry = new Registry();
 
   private readonly validationTotal = new HotCounter({
@@ -161,6 +162,13 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     labelNames: ['scope'] as const,
     registers: [this.registry],
   });
+  /** Rare by nature (a client forging identity), so a plain prom-client counter; both modes exist from the start. */
+  private readonly identityHeaderSpoofs = new Counter({
+    name: 'identity_header_spoof_total',
+    help: 'Requests carrying a client-sent alias of an identity header (X_Auth_Subject): dropped in proxy mode, refused in authz mode.',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+  });
   /** Counter slots per configured issuer (and `unknown`), made once: the request path only adds to them. */
   private readonly issuerSlots = new Map<string, IssuerSlots>();
   private readonly keyLookupSlots = new Map<string, KeyLookupSlots>();
@@ -209,6 +217,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
         age: this.tokenAge.slot({ issuer }),
       });
     }
+    for (const mode of SPOOF_MODES) this.identityHeaderSpoofs.labels(mode);
     for (const scope of options.routeScopes) this.scopeSlots.set(scope, this.scopeTotal.slot({ scope }));
     this.otherScopeSlot = this.scopeTotal.slot({ scope: OTHER });
     const duration = (result: string, cache: string) => this.validationDuration.slot({ result, cache });
@@ -280,6 +289,10 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
 
   upstreamAnswered(statusClass: UpstreamStatusClass, seconds: number): void {
     (this.upstreamSlots[statusClass] ??= this.upstreamDuration.slot({ status_class: statusClass })).observe(seconds);
+  }
+
+  identityHeaderSpoofed(spoof: IdentitySpoof): void {
+    this.identityHeaderSpoofs.labels(spoof.mode).inc();
   }
 
   /** The stores whose state `jwks_stale` reports at each scrape. */
