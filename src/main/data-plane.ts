@@ -7,6 +7,7 @@ import { RouteTable } from '../policy/routes.js';
 import { AccessGate } from '../server/gate/access-gate.js';
 import { Answers } from '../server/gate/answers.js';
 import { buildForwardAuthServer } from '../server/forward-auth/server.js';
+import { fanOutSpoof } from '../server/gate/identity-aliases.js';
 import { httpListener, type Listener } from '../server/http/listener.js';
 import { buildProxyServer } from '../server/proxy/server.js';
 import { AuditLog } from '../observability/audit/audit-log.js';
@@ -42,7 +43,10 @@ export function buildDataPlane(
   const identity = new IdentityHeaderMapper(config.claimHeaders);
   const validator = new TokenValidator(new Map(issuers.map((issuer) => [issuer.issuer, issuer])), tokenCache, identity, config.limits.tokenBytes);
   const answers = new Answers(config.realm);
-  const observers = deps.observeValidations === false ? undefined : fanOutGate([metrics, new AuditLog(logger, config.auditLog)]);
+  const auditLog = new AuditLog(logger, config.auditLog);
+  const observers = deps.observeValidations === false ? undefined : fanOutGate([metrics, auditLog]);
+  // Spoofing attempts are always counted and logged: they are rare, and bench/'s switch is about validations.
+  const spoofObserver = fanOutSpoof([metrics, auditLog]);
   const gate = new AccessGate(new RouteTable(config), validator, answers, config.allowQueryToken, observers, deps.tracing?.validation);
 
   if (config.mode === 'authz' && config.authz.requestSource === 'auto') {
@@ -53,8 +57,8 @@ export function buildDataPlane(
   }
   const listener =
     config.mode === 'proxy'
-      ? buildProxyServer({ config, gate, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics })
-      : httpListener(buildForwardAuthServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger }));
+      ? buildProxyServer({ config, gate, identityHeaderNames: identity.headerNames, spoofObserver, logger, upstreamObserver: metrics })
+      : httpListener(buildForwardAuthServer({ config, gate, answers, identityHeaderNames: identity.headerNames, spoofObserver, logger }));
   // Past the bound, Node closes a new connection on arrival: a flood of connections costs file descriptors and
   // memory up to here, not until the pod is killed.
   listener.httpServer.maxConnections = config.limits.connections;

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { useJwksServer } from '../support/jwks-server.js';
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
-import { useTestSidecar, type TestSidecar } from '../support/sidecar.js';
+import { sampleValue, useTestSidecar, type TestSidecar } from '../support/sidecar.js';
 
 /**
  * Where forward-auth mode reads the original request from: Traefik's X-Forwarded-Method/-Uri, NGINX's
@@ -251,6 +251,47 @@ describe('requestSource: auto with a path prefix (Envoy)', () => {
     expect(publicRoute.status).toBe(200);
     expect(publicRoute.headers['x-envoy-auth-headers-to-remove']).toBe('x-auth-subject,x-auth-client-id,x-auth-scopes');
     expect(publicRoute.headers['x-auth-client-id']).toBeUndefined();
+  });
+});
+
+describe('identity header aliases: a check carrying one is refused, whatever the source, so no allow lets it through', () => {
+  const traefik = useSidecarReadingFrom({ requestSource: 'x-forwarded' });
+  const nginx = useSidecarReadingFrom({ requestSource: 'x-original' });
+  const envoy = useSidecarReadingFrom({ requestSource: 'request-line', pathPrefix: '/authz' });
+
+  async function expectSpoofRefusal(response: RawResponse): Promise<void> {
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ error: 'invalid_request', reason: 'identity_header_spoof' });
+    expect(response.headers['www-authenticate']).toContain('error="invalid_request"');
+    expect(response.headers['x-auth-subject']).toBeUndefined();
+  }
+
+  test('Traefik: X_Auth_Subject with a valid token gets 400 identity_header_spoof, not an allow', async () => {
+    await expectSpoofRefusal(await check(traefik(), '/', [...xForwarded('GET', '/api/orders/1'), ['Authorization', reader], ['X_Auth_Subject', 'admin']]));
+  });
+
+  test('NGINX: an alias on a public route gets 400 identity_header_spoof, not an allow', async () => {
+    await expectSpoofRefusal(await check(nginx(), '/', [...xOriginal('GET', '/healthz'), ['x.auth.subject', 'admin']]));
+  });
+
+  test('Envoy: an alias that reached the check gets 400 identity_header_spoof, not an allow', async () => {
+    await expectSpoofRefusal(await check(envoy(), '/authz/api/orders/1', [['Authorization', reader], ['X-AUTH_SCOPES', 'admin']]));
+  });
+
+  test('the exact identity header spelling is still allowed, to be overwritten by the proxy as before', async () => {
+    const response = await check(traefik(), '/', [...xForwarded('GET', '/api/orders/1'), ['Authorization', reader], ['X-Auth-Subject', 'admin']]);
+    expect(response.status).toBe(200);
+    expect(response.headers['x-auth-subject']).toBe('user-1');
+  });
+
+  test('a refused alias is counted in identity_header_spoof_total{mode="authz"} and audited by name only', async () => {
+    const before = sampleValue(await traefik().metricsText(), 'identity_header_spoof_total', { mode: 'authz' });
+    await check(traefik(), '/', [...xForwarded('GET', '/api/orders/1?access_token=in-query'), ['X_Auth_Client_Id', 'forged-value']]);
+    expect(sampleValue(await traefik().metricsText(), 'identity_header_spoof_total', { mode: 'authz' })).toBe(before + 1);
+    const event = traefik().logs.findLast((line) => line.event === 'identity_header_spoof')!;
+    expect(event).toMatchObject({ mode: 'authz', method: 'GET', path: '/api/orders/1', headers: ['X_Auth_Client_Id'] });
+    expect(JSON.stringify(event)).not.toContain('forged-value');
+    expect(JSON.stringify(event)).not.toContain('in-query');
   });
 });
 

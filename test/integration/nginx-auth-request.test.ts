@@ -88,6 +88,20 @@ describe('NGINX auth_request with tokenwatch', () => {
     expect(headers['x-auth-scopes']).toBeUndefined();
   });
 
+  test('X_Auth_Subject and X.Auth.Subject sent with a valid token never reach the app: NGINX ignores such names by default', async () => {
+    const token = await idp().getToken(idp().clients.orders);
+    const response = await viaNginx('GET', '/api/orders/1', [
+      ['Authorization', `Bearer ${token}`],
+      ['X_Auth_Subject', 'admin'],
+      ['X.Auth.Subject', 'admin'],
+    ]);
+
+    expect(response.status).toBe(200);
+    const { headers } = echoOf(response.body);
+    expect(Object.keys(headers).filter((name) => name.replace(/[^a-z0-9]/g, '-') === 'x-auth-subject')).toEqual(['x-auth-subject']);
+    expect(headers['x-auth-subject']).toBe('orders-service');
+  });
+
   test('no token gets 401 with the Bearer challenge and never reaches the app', async () => {
     const before = app().received;
     const response = await viaNginx('GET', '/api/orders/1');
@@ -153,6 +167,29 @@ function postOrder(token: string, body: string): Promise<Response> {
     body,
   });
 }
+
+describe('NGINX auth_request with underscores_in_headers on', () => {
+  const permissive = useNginx((listen) =>
+    exampleWith({
+      'listen 8000;': `listen ${listen};`,
+      'server 127.0.0.1:8080;': `server ${new URL(sidecar().dataPlaneUrl).host};`,
+      'server 127.0.0.1:3000;': `server ${new URL(app().url).host};`,
+      'underscores_in_headers off;': 'underscores_in_headers on;',
+    }),
+  );
+
+  test('an X_Auth_Subject that NGINX lets through is refused by tokenwatch with 400 and never reaches the app', async () => {
+    const token = await idp().getToken(idp().clients.orders);
+    const before = app().received;
+    const response = await rawRequest(permissive().url, 'GET', '/api/orders/1', [
+      ['Authorization', `Bearer ${token}`],
+      ['X_Auth_Subject', 'admin'],
+    ]);
+
+    expect(response.status).toBe(400);
+    expect(app().received).toBe(before);
+  });
+});
 
 describe('NGINX auth_request when tokenwatch is unreachable', () => {
   // Port 1 on loopback refuses connections: the auth subrequest fails as it would with tokenwatch down.

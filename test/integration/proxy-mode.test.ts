@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { useJwksServer } from '../support/jwks-server.js';
 import { close, listen, useStarted } from '../support/lifecycle.js';
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
-import { bearer, startTestSidecar, useTestSidecar } from '../support/sidecar.js';
+import { bearer, sampleValue, startTestSidecar, useTestSidecar } from '../support/sidecar.js';
 
 /** What the app behind tokenwatch received, header lines exactly as they arrived. */
 interface Received {
@@ -386,6 +386,61 @@ describe('identity header spoofing: the upstream only ever sees verified values'
       ['Connection', 'x-auth-subject'],
     ]);
     expect(valuesOf(upstream().last().rawHeaders, 'x-auth-subject')).toEqual(['user-1']);
+  });
+});
+
+describe('identity header aliases: spellings CGI, WSGI, Rack and PHP fold onto an identity header never reach the upstream', () => {
+  /** Header names of what the upstream last received that fold (lower-case, non-alphanumerics to -) onto `name`. */
+  function foldedOnto(rawHeaders: string[], name: string): string[] {
+    return rawHeaders.filter((_, index) => index % 2 === 0).filter((header) => header.toLowerCase().replace(/[^a-z0-9]/g, '-') === name);
+  }
+
+  test('X_Auth_Subject sent with a valid token is dropped and only the verified subject arrives', async () => {
+    const response = await raw('GET', '/api/orders/1', [
+      ['Authorization', `Bearer ${await token()}`],
+      ['X_Auth_Subject', 'admin'],
+    ]);
+    expect(response.status).toBe(200);
+    const seen = upstream().last().rawHeaders;
+    expect(foldedOnto(seen, 'x-auth-subject')).toEqual(['x-auth-subject']);
+    expect(valuesOf(seen, 'x-auth-subject')).toEqual(['user-1']);
+  });
+
+  test('every alias spelling of an x-auth-* name or a claimHeaders name is dropped on a public route', async () => {
+    const response = await raw('GET', '/public/aliases', [
+      ['x_auth-subject', 'admin'],
+      ['X-AUTH_SUBJECT', 'admin'],
+      ['X_AUTH_SUBJECT', 'admin'],
+      ['x.auth.subject', 'admin'],
+      ['X_Auth_Role', 'superuser'],
+      ['Remote_User', 'admin@example.com'],
+      ['remote.user', 'admin@example.com'],
+      ['X_Custom', 'kept'],
+    ]);
+    expect(response.status).toBe(200);
+    const seen = upstream().last().rawHeaders;
+    for (const name of ['x-auth-subject', 'x-auth-role', 'remote-user']) expect(foldedOnto(seen, name)).toEqual([]);
+    expect(valuesOf(seen, 'x_custom')).toEqual(['kept']);
+  });
+
+  test('a dropped alias is counted in identity_header_spoof_total{mode="proxy"}', async () => {
+    const before = sampleValue(await sidecar().metricsText(), 'identity_header_spoof_total', { mode: 'proxy' });
+    await raw('GET', '/public/counted', [
+      ['X_Auth_Subject', 'admin'],
+      ['X_Auth_Scopes', 'admin'],
+    ]);
+    expect(sampleValue(await sidecar().metricsText(), 'identity_header_spoof_total', { mode: 'proxy' })).toBe(before + 1);
+  });
+
+  test('a dropped alias is recorded in the audit log by name, never by value, and without the query', async () => {
+    await raw('POST', '/public/audited?access_token=secret-in-query', [
+      ['X_Auth_Subject', 'forged-identity-value'],
+      ['Content-Length', '0'],
+    ]);
+    const event = sidecar().logs.findLast((line) => line.event === 'identity_header_spoof')!;
+    expect(event).toMatchObject({ mode: 'proxy', method: 'POST', path: '/public/audited', headers: ['X_Auth_Subject'] });
+    expect(JSON.stringify(event)).not.toContain('forged-identity-value');
+    expect(JSON.stringify(event)).not.toContain('secret-in-query');
   });
 });
 

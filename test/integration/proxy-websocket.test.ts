@@ -87,6 +87,15 @@ describe('WebSocket through the proxy', () => {
     socket.close();
   });
 
+  test('an alias of an identity header (X_Auth_Subject) never reaches the upstream with the handshake', async () => {
+    const socket = connect('/api/orders/live', { authorization: `Bearer ${await token()}`, X_Auth_Subject: 'admin' });
+    await opened(socket);
+    const handshake = upstream().handshakes.at(-1)!;
+    expect(handshake.rawHeaders.filter((name) => /^x[^a-z0-9]auth[^a-z0-9]subject$/i.test(name))).toEqual(['x-auth-subject']);
+    expect(handshake.headers['x-auth-subject']).toBe('user-1');
+    socket.close();
+  });
+
   test('a large binary message crosses the tunnel intact', async () => {
     const socket = connect('/api/orders/live', { authorization: `Bearer ${await token()}` });
     await opened(socket);

@@ -49,3 +49,24 @@ function unchunk(text: string): string {
     rest = rest.slice(lineEnd + 2 + size + 2);
   }
 }
+
+/**
+ * Writes `bytes` exactly as given (request smuggling, pipelining, CONNECT: what no client library would send) and
+ * returns everything the server wrote until it closed the connection, or until `waitMs` passed.
+ */
+export function rawExchange(baseUrl: string, bytes: string, waitMs = 1000): Promise<string> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => socket.write(bytes, 'latin1'));
+    const chunks: Buffer[] = [];
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    };
+    const timer = setTimeout(done, waitMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? done() : reject(error)));
+    socket.on('end', done);
+  });
+}

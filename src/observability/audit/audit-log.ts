@@ -1,4 +1,5 @@
 import type { GateObserver, ValidationReport } from '../../server/gate/access-gate.js';
+import type { IdentitySpoof, IdentitySpoofObserver } from '../../server/gate/identity-aliases.js';
 import { SuccessLineWriter, auditLine, isoTimeMember, pinoLineFormat, type AuditLevel, type PinoLineFormat } from './audit-line.js';
 import { LineBatcher } from '../../logging/line-batcher.js';
 import type { Logger } from '../../logging/logger.js';
@@ -18,7 +19,7 @@ export interface AuditLogOptions {
  * request. The line is byte-compatible with pino's. A logger whose format audit-line.ts cannot reproduce (a child,
  * no stream of its own, a mixin...) gets the event object through pino, as before.
  */
-export class AuditLog implements GateObserver {
+export class AuditLog implements GateObserver, IdentitySpoofObserver {
   /** Read once: the destination stream and line format of the logger, when the line can be written directly. */
   private readonly direct: PinoLineFormat | undefined;
   /** Successful validations' lines as bytes, when the destination is tokenwatch's own batcher and the time is pino's isoTime. */
@@ -42,6 +43,17 @@ export class AuditLog implements GateObserver {
     if (this.successes?.write(report)) return;
     if (this.direct) this.direct.stream.write(auditLine(this.direct, level, report));
     else this.logger[level](eventOf(report));
+  }
+
+  /**
+   * One `identity_header_spoof` event per request that carried an alias of an identity header: the header names as
+   * sent (never their values), the method and the path without its query. Rare, so through pino like any warning.
+   */
+  identityHeaderSpoofed(spoof: IdentitySpoof): void {
+    this.logger.warn(
+      { event: 'identity_header_spoof', mode: spoof.mode, method: spoof.method, path: spoof.path, headers: spoof.headers },
+      'a client sent an alias of an identity header',
+    );
   }
 }
 

@@ -96,6 +96,13 @@ export const METRICS = {
     labels: { scope: { boundedBy: 'the scopes named in routes, plus `other`' } },
     emitter: VALIDATION,
   }),
+  identityHeaderSpoof: metric({
+    name: 'identity_header_spoof_total',
+    type: 'counter',
+    help: 'Requests carrying a client-sent alias of an identity header (X_Auth_Subject): dropped in proxy mode, refused in authz mode.',
+    labels: { mode: ['proxy', 'authz'] },
+    emitter: VALIDATION,
+  }),
   jwksCacheRequests: metric({
     name: 'jwks_cache_request_total',
     type: 'counter',

@@ -9,6 +9,7 @@ import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../../auth/k
 import type { IdpFetchResult } from '../../auth/idp-fetch.js';
 import type { GateObserver, ValidationReport } from '../../server/gate/access-gate.js';
 import type { UpstreamObserver, UpstreamStatusClass } from '../../server/proxy/exchange.js';
+import { SPOOF_MODES, type IdentitySpoof, type IdentitySpoofObserver } from '../../server/gate/identity-aliases.js';
 import { METRICS, OTHER, UNKNOWN_ISSUER, metricOptions, type MetricDefinition } from '../catalog/metrics.js';
 
 
@@ -41,7 +42,7 @@ export interface MetricsOptions {
  * `reason`, `result` and `endpoint` are fixed sets, `issuer` the configured set plus `unknown`, `scope` the
  * route scopes plus `other`.
  */
-export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver {
+export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver, IdentitySpoofObserver {
   readonly registry = new Registry();
 
   private readonly validationTotal = new HotCounter({
@@ -103,6 +104,8 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     ...metricOptions(METRICS.tokenValidationScope),
     registers: [this.registry],
   });
+  /** Rare by nature (a client forging identity), so a plain prom-client counter; both modes exist from the start. */
+  private readonly identityHeaderSpoofs = new Counter({ ...metricOptions(METRICS.identityHeaderSpoof), registers: [this.registry] });
   /** Counter slots per configured issuer (and `unknown`), made once: the request path only adds to them. */
   private readonly issuerSlots = new Map<string, IssuerSlots>();
   private readonly keyLookupSlots = new Map<string, KeyLookupSlots>();
@@ -140,6 +143,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
         age: this.tokenAge.slot({ issuer }),
       });
     }
+    for (const mode of SPOOF_MODES) this.identityHeaderSpoofs.labels(mode);
     for (const scope of options.routeScopes) this.scopeSlots.set(scope, this.scopeTotal.slot({ scope }));
     this.otherScopeSlot = this.scopeTotal.slot({ scope: OTHER });
     const duration = (result: string, cache: string) => this.validationDuration.slot({ result, cache });
@@ -211,6 +215,10 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
 
   upstreamAnswered(statusClass: UpstreamStatusClass, seconds: number): void {
     (this.upstreamSlots[statusClass] ??= this.upstreamDuration.slot({ status_class: statusClass })).observe(seconds);
+  }
+
+  identityHeaderSpoofed(spoof: IdentitySpoof): void {
+    this.identityHeaderSpoofs.labels(spoof.mode).inc();
   }
 
   /** The stores whose state `jwks_stale` reports at each scrape. */

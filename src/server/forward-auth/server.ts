@@ -6,6 +6,7 @@ import { AnswerBatch } from './answer-batch.js';
 import type { Answers, Denial } from '../gate/answers.js';
 import { originalRequest } from './original-request.js';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';
+import { IdentityHeaderAliases, identitySpoof, type IdentitySpoofObserver } from '../gate/identity-aliases.js';
 
 export interface ForwardAuthServerDeps {
   config: Pick<Config, 'authz' | 'limits'>;
@@ -13,6 +14,8 @@ export interface ForwardAuthServerDeps {
   answers: Answers;
   /** Every header name tokenwatch may set from claims. */
   identityHeaderNames: readonly string[];
+  /** Told of every check refused for an alias of an identity header: `identity_header_spoof_total`, audit log. */
+  spoofObserver: IdentitySpoofObserver;
   logger: Logger;
 }
 
@@ -32,9 +35,10 @@ const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2
  * (docs/decisions/0003-forward-auth-hot-path.md). Answers are written from header lists built once per distinct answer,
  * together at the end of the event-loop turn that decided them (answer-batch.ts, decision 0006).
  */
-export function buildForwardAuthServer({ config, gate, answers, identityHeaderNames, logger }: ForwardAuthServerDeps): Server {
+export function buildForwardAuthServer({ config, gate, answers, identityHeaderNames, spoofObserver, logger }: ForwardAuthServerDeps): Server {
   const { requestSource, pathPrefix } = config.authz;
   const allIdentityHeaders = identityHeaderNames.join(',');
+  const aliases = new IdentityHeaderAliases(identityHeaderNames);
 
   function allowHeaders(identity: ReadonlyArray<readonly [string, string]>): string[] {
     const headers: string[] = [];
@@ -53,6 +57,13 @@ export function buildForwardAuthServer({ config, gate, answers, identityHeaderNa
   function answer(request: IncomingMessage, response: ServerResponse): void {
     const original = originalRequest(request, requestSource, pathPrefix);
     if ('error' in original) return batch.add(response, original.status === 404 ? answers.notACheck : answers.badPath(original.error));
+    // NGINX and Traefik pass the client's headers on after a 200 and cannot be told to drop one, and with `auto` the
+    // client picks which proxy the check looks like: any check carrying an alias is refused (docs/decisions/0008).
+    const spoofed = aliases.find(request.rawHeaders);
+    if (spoofed !== undefined) {
+      spoofObserver.identityHeaderSpoofed(identitySpoof('authz', original.method, original.target, spoofed));
+      return batch.add(response, answers.identityHeaderSpoof);
+    }
     const decision = gate.decide(original);
     if (decision instanceof Promise) {
       decision.then(

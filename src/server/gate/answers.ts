@@ -22,6 +22,8 @@ export class Answers {
   readonly routeDenied: Denial;
   /** A forward-auth check outside `authz.pathPrefix`: not a check at all. */
   readonly notACheck: Denial;
+  /** A forward-auth check whose request carries an alias of an identity header (identity-aliases.ts). */
+  readonly identityHeaderSpoof: Denial;
 
   constructor(realm: string) {
     this.realm = `Bearer realm="${realm}"`;
@@ -32,6 +34,12 @@ export class Answers {
     });
     this.routeDenied = denial(403, JSON_HEADERS, { error: 'access_denied', reason: 'route_denied', error_description: 'this route is not open to any token' });
     this.notACheck = denial(404, JSON_HEADERS, { error: 'not_found', error_description: 'forward-auth checks are served under authz.pathPrefix' });
+    const spoofDescription = 'the request carries a header name that aliases an identity header';
+    this.identityHeaderSpoof = denial(400, { 'www-authenticate': `${this.realm}, error="invalid_request", error_description="${spoofDescription}"`, ...JSON_HEADERS }, {
+      error: 'invalid_request',
+      reason: 'identity_header_spoof',
+      error_description: spoofDescription,
+    });
   }
 
   forFailure(failure: AuthFailure): Denial {

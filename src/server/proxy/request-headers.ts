@@ -1,28 +1,31 @@
 import type { IncomingMessage } from 'node:http';
 import type { GateDecision } from '../gate/access-gate.js';
 import { HOP_BY_HOP_HEADERS, connectionOptions } from './hop-by-hop.js';
-
-/** Every header with this prefix is tokenwatch's to set, whether or not `claimHeaders` maps a claim to it. */
-const IDENTITY_PREFIX = 'x-auth-';
+import { IDENTITY_PREFIX, IdentityHeaderAliases, identitySpoof, type IdentitySpoofObserver } from '../gate/identity-aliases.js';
 /** The data-plane listener speaks plain HTTP; TLS, when there is any, ends before tokenwatch. */
 const LISTENER_PROTO = 'http';
 
 /**
  * The header list the upstream receives, as a flat [name, value, ...] list (what undici and http.request take):
  * the client's headers in their order, case and duplicates, less hop-by-hop headers, headers the Connection header
- * names, `Expect` (Node answered it already), every identity header (any case, any number of times) and
+ * names, `Expect` (Node answered it already), every identity header (any case, any number of times), every alias
+ * of one (`X_Auth_Subject`: identity-aliases.ts; dropped and reported, never refused, docs/decisions/0008) and
  * Authorization when the token is not forwarded; then X-Forwarded-For/-Proto/-Host with this hop appended, and
  * last the identity headers of the verified token.
  */
 export class UpstreamRequestHeaders {
   private readonly dropped: ReadonlySet<string>;
+  private readonly aliases: IdentityHeaderAliases;
 
   constructor(
     identityHeaderNames: readonly string[],
     forwardToken: boolean,
     /** Host sent when the client sent none (HTTP/1.0). */
     private readonly upstreamHost: string,
+    /** Told of every forwarded request from which aliases of identity headers were dropped. */
+    private readonly spoofObserver: IdentitySpoofObserver,
   ) {
+    this.aliases = new IdentityHeaderAliases(identityHeaderNames);
     const dropped = new Set([...HOP_BY_HOP_HEADERS, 'expect', ...identityHeaderNames.map((name) => name.toLowerCase())]);
     if (!forwardToken) dropped.add('authorization');
     this.dropped = dropped;
@@ -40,12 +43,17 @@ export class UpstreamRequestHeaders {
     let forwardedProto: string | undefined;
     let forwardedHost: string | undefined;
     let host: string | undefined;
+    let aliases: string[] | undefined;
     for (let index = 0; index < rawHeaders.length; index += 2) {
       const name = rawHeaders[index]!;
       const value = rawHeaders[index + 1]!;
       const lower = name.toLowerCase();
       if (this.dropped.has(lower) || lower.startsWith(IDENTITY_PREFIX) || listed?.has(lower)) continue;
       if (traceparent !== undefined && lower === 'traceparent') continue;
+      if (this.aliases.isAlias(name)) {
+        (aliases ??= []).push(name);
+        continue;
+      }
       switch (lower) {
         case 'x-forwarded-for':
           forwardedFor = appendTo(forwardedFor, value);
@@ -71,6 +79,7 @@ export class UpstreamRequestHeaders {
     if (upgrade !== undefined) headers.push('connection', 'upgrade', 'upgrade', upgrade);
     if (traceparent !== undefined) headers.push('traceparent', traceparent);
     for (const [name, value] of identity) headers.push(name, value);
+    if (aliases !== undefined) this.spoofObserver.identityHeaderSpoofed(identitySpoof('proxy', request.method!, request.url!, aliases));
     return headers;
   }
 }

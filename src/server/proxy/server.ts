@@ -6,6 +6,7 @@ import type { AccessGate, GateDecision } from '../gate/access-gate.js';
 import type { Denial } from '../gate/answers.js';
 import { credentialAndTraceHeaders } from '../forward-auth/original-request.js';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';
+import type { IdentitySpoofObserver } from '../gate/identity-aliases.js';
 import { httpListener, type Listener } from '../http/listener.js';
 import { BODY_TOO_LARGE, SHUTTING_DOWN, writeProxyAnswer } from './answers.js';
 import { BodyLimit, planBody, type BodyPlan } from './body.js';
@@ -20,6 +21,8 @@ export interface ProxyServerDeps {
   gate: AccessGate;
   /** Header names tokenwatch sets from claims: stripped from every incoming request, whatever their case. */
   identityHeaderNames: readonly string[];
+  /** Told of every request whose aliases of identity headers were dropped: `identity_header_spoof_total`, audit log. */
+  spoofObserver: IdentitySpoofObserver;
   logger: Logger;
   /** Told how long each upstream request took to answer (or fail): `upstream_request_duration_seconds`. */
   upstreamObserver?: UpstreamObserver;
@@ -36,7 +39,7 @@ const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2
  * parses a body or routes by URL, and Fastify's reply pipeline plus a Readable per upstream answer cost more than
  * half of a proxied request (docs/decisions/0004-proxy-data-plane.md).
  */
-export function buildProxyServer({ config, gate, identityHeaderNames, logger, upstreamObserver }: ProxyServerDeps): Listener {
+export function buildProxyServer({ config, gate, identityHeaderNames, spoofObserver, logger, upstreamObserver }: ProxyServerDeps): Listener {
   if (config.upstream === undefined) throw new Error('mode: proxy needs upstream');
   const upstream = new URL(config.upstream);
   const pool = new Pool(upstream.origin, {
@@ -46,7 +49,7 @@ export function buildProxyServer({ config, gate, identityHeaderNames, logger, up
     bodyTimeout: config.upstreamTimeout,
     connect: { timeout: config.upstreamTimeout },
   });
-  const requestHeaders = new UpstreamRequestHeaders(identityHeaderNames, config.forwardToken, upstream.host);
+  const requestHeaders = new UpstreamRequestHeaders(identityHeaderNames, config.forwardToken, upstream.host, spoofObserver);
   const bodyBytes = config.limits.bodyBytes;
   const websockets = new WebSocketProxy({ gate, headers: requestHeaders, upstream, timeoutMs: config.upstreamTimeout, logger });
   const context: ExchangeContext = { logger, observer: upstreamObserver };
