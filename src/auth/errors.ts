@@ -1,6 +1,6 @@
 import { TokenwatchError, type ErrorCode } from '../errors.js';
 import { FAILURE_REASONS, type FailureReason } from './reasons.js';
-import type { FailureContext } from './verify.js';
+import type { CacheOutcome } from './token-cache.js';
 
 type AuthErrorCode = Extract<ErrorCode, `ERR_AUTH_${string}`>;
 
@@ -8,6 +8,13 @@ const AUTH_ERROR_CODES = Object.fromEntries(FAILURE_REASONS.map((reason) => [rea
   FailureReason,
   AuthErrorCode
 >;
+
+/** What telemetry learns of a failure: the issuer, kid and cache outcome, where the validator got that far. */
+export interface FailureContext {
+  issuer?: string;
+  kid?: string;
+  cache: CacheOutcome;
+}
 
 /** RFC 6750 section 3.1 error codes. */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';

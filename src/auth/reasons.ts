@@ -18,6 +18,3 @@ export const FAILURE_REASONS = [
 ] as const;
 
 export type FailureReason = (typeof FAILURE_REASONS)[number];
-
-export const VALIDATION_RESULTS = ['success', 'failure'] as const;
-export type ValidationResult = (typeof VALIDATION_RESULTS)[number];

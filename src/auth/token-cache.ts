@@ -2,6 +2,9 @@ import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { VerifiedToken } from './verified-token.js';
 
+/** Whether a validation found its token in the cache or verified its signature. */
+export type CacheOutcome = 'hit' | 'miss';
+
 /**
  * Verified tokens by SHA-256 of the compact token, so hot tokens skip the signature check.
  * An entry lives until the token's `exp` and never longer; time claims, the key's presence in the JWKS and

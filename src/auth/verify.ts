@@ -1,14 +1,13 @@
 import type { JWTPayload } from 'jose';
-import { AuthFailure } from './errors.js';
+import { AuthFailure, type FailureContext } from './errors.js';
 import type { IdentityHeaderMapper } from './identity-headers.js';
 import { scopesOf } from './identity-headers.js';
-import { TokenCache } from './token-cache.js';
+import { TokenCache, type CacheOutcome } from './token-cache.js';
 import { normalizeTyp, type TrustedIssuer } from './trusted-issuer.js';
 import { HeaderCache, decodeJsonObject } from './token-parts.js';
 import type { VerificationKey } from './jwks.js';
 import type { VerifiedToken } from './verified-token.js';
 
-export type CacheOutcome = 'hit' | 'miss';
 
 export interface Validation {
   token: VerifiedToken;
@@ -16,11 +15,6 @@ export interface Validation {
 }
 
 /** What is known of a token that failed, for telemetry; never the token itself. */
-export interface FailureContext {
-  issuer?: string;
-  kid?: string;
-  cache: CacheOutcome;
-}
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 /** Distinct JOSE headers remembered decoded: an issuer uses a few (one per key and algorithm). */

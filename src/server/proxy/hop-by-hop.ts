@@ -33,10 +33,3 @@ export function connectionOptions(connection: string | string[] | undefined): Re
   }
   return names;
 }
-
-/** Removes hop-by-hop headers, and those the Connection header names, from a response header object in place. */
-export function stripHopByHop(headers: Record<string, string | string[] | undefined>): void {
-  const listed = connectionOptions(headers.connection);
-  for (const name of HOP_BY_HOP_HEADERS) delete headers[name];
-  if (listed) for (const name of listed) delete headers[name];
-}

@@ -1,0 +1,75 @@
+/**
+ * The house's directions, enforced in `npm test` (README, Layout). Data flows one way: request → extract → match
+ * route → verify → decide → forward; observers hang off the ports the emitting code defines, and nothing reaches
+ * back up. A folder listed under `from` may import only what its rule allows.
+ */
+const folder = (name) => `^src/${name}/`;
+
+/** Each folder and the src/ folders it must never import. */
+const forbidden = {
+  // Leaves: everything may use them; they use nothing of ours (errors.ts names the auth failure reasons).
+  logging: ['.*'],
+  'observability/catalog': ['(?!auth/reasons\\.ts)'],
+  config: ['(?!config/|errors\\.ts|auth/reasons\\.ts)'],
+  // The validation path: below the servers, above nothing that observes it.
+  policy: ['server/', 'observability/', 'detection/', 'alerting/', 'idp-events/', 'main/', 'cli/', 'dev/'],
+  auth: ['policy/', 'server/', 'observability/', 'detection/', 'alerting/', 'idp-events/', 'main/', 'cli/', 'dev/'],
+  server: ['observability/', 'detection/', 'alerting/', 'idp-events/', 'main/', 'cli/', 'dev/'],
+  'idp-events': ['auth/', 'policy/', 'server/', 'detection/', 'alerting/', 'main/', 'cli/', 'dev/', 'observability/(?!catalog/)'],
+  // Observers: they implement the ports of what they observe and never reach the wiring or each other's insides.
+  observability: ['detection/', 'alerting/', 'main/', 'cli/', 'dev/'],
+  detection: ['alerting/', 'observability/(?!catalog/)', 'main/', 'cli/', 'dev/'],
+  alerting: ['auth/', 'policy/', 'server/', 'observability/(?!catalog/)', 'detection/', 'idp-events/', 'main/', 'cli/', 'dev/'],
+  cli: ['server/', 'observability/', 'detection/', 'alerting/', 'main/', 'dev/'],
+};
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle between modules means neither can be understood, tested or replaced alone.',
+      from: {},
+      to: { circular: true },
+    },
+    ...Object.entries(forbidden).map(([from, targets]) => ({
+      name: `${from.replace('/', '-')}-direction`,
+      severity: 'error',
+      comment: `src/${from}/ may not import ${targets.join(', ')} (README, Layout).`,
+      from: { path: folder(from) },
+      to: { path: targets.map((target) => `^src/${target}`), pathNot: folder(from) },
+    })),
+    {
+      name: 'main-is-the-top',
+      severity: 'error',
+      comment: 'src/main/ wires everything; only the dev stack, which runs a sidecar, may start one from outside it.',
+      from: { path: '^src/', pathNot: '^src/(main|dev)/' },
+      to: { path: '^src/main/' },
+    },
+    {
+      name: 'monitoring-reads-the-catalogue-only',
+      severity: 'error',
+      comment: 'Rule and dashboard generators run at build time from the metric catalogue, not from the sidecar.',
+      from: { path: '^monitoring/' },
+      to: { path: '^src/', pathNot: '^src/(observability/catalog/|auth/reasons\\.ts)' },
+    },
+    {
+      name: 'src-never-imports-tests-or-bench',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench)/' },
+    },
+    {
+      name: 'no-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist)/' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+  },
+};
