@@ -6,9 +6,8 @@ export type { Logger };
 /**
  * Lines are written in batches of about this many bytes, and at least every FLUSH_INTERVAL_MS. Each write goes
  * through libuv's thread pool, and on a busy core the hand-over costs the event loop two context switches and a
- * wake-up (bench/ telemetry profiles: 8 KiB batches still cost 2 µs per audit line; 256 KiB batches against 64 KiB
- * took 0.4 µs less per request and 440 fewer context switches a second at 54,000 audited requests a second). What
- * a batch holds is at most 250 ms of lines, as before: the interval flushes a batch that is not full.
+ * wake-up, so fewer, larger writes cost less per line (measured in docs/benchmarks.md). A batch holds at most
+ * FLUSH_INTERVAL_MS of lines: the interval flushes a batch that is not full.
  */
 const BATCH_BYTES = 256 * 1024;
 const FLUSH_INTERVAL_MS = 250;
