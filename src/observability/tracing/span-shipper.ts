@@ -7,7 +7,7 @@ export type ToExportWorker = { readonly type: 'spans'; readonly spans: readonly 
 export type FromExportWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'taken'; readonly spans: number }
-  /** Spans the worker could not export: its queue was full, or the exporter gave up on their request. */
+  /** Spans the worker could not export: a record it could not read, or an export the exporter gave up on. */
   | { readonly type: 'dropped'; readonly spans: number }
   | { readonly type: 'closed' };
 
