@@ -20,8 +20,8 @@ function capture(): pino.DestinationStream & { writes: string[] } {
 }
 
 /**
- * The audit event exactly as AuditLog logged it through pino before the line was built by hand (copied, not
- * imported: it is the reference the new line must match).
+ * The audit event as pino writes it through the same logger: the reference the audit line must match, written out
+ * here rather than built from the audit schema it checks.
  */
 function logThroughPino(logger: Logger, report: ValidationRecord): void {
   const failure = report.failure;
