@@ -299,7 +299,7 @@ describe('audit line', () => {
     expect(line).toMatchObject({ level: 40, client_id: 'orders-service', failure_reason: 'insufficient_scope', auth_server: 'https://idp.example.com/', kid: 'k1', cache: 'hit', status: 403 });
   });
 
-  test('a token without kid takes the failure context’s kid, as the event object did', () => {
+  test('a token without kid takes the failure context’s kid', () => {
     const token = verifiedToken({ kid: undefined });
     const failure = failureOf('insufficient_scope', 'd', { issuer: 'other', kid: 'from-context', cache: 'miss' });
     expect(expectSameAsPino(report({ token, failure }))).toMatchObject({ auth_server: 'https://idp.example.com/', kid: 'from-context', cache: 'hit' });
