@@ -42,26 +42,6 @@ export class LineBatcher implements DestinationStream {
     return true;
   }
 
-  /**
-   * The batch buffer, with room for `bytes` more from `offset` (the current batch is handed on first when it has
-   * less); undefined when no batch can hold that many. The caller writes its bytes there, then calls `commit`.
-   */
-  reserve(bytes: number): Buffer | undefined {
-    if (bytes > this.batchBytes) return undefined;
-    if (bytes > this.batchBytes - this.used) this.pass();
-    return this.batch;
-  }
-
-  /** Where the next line starts in the buffer `reserve` returned. */
-  get offset(): number {
-    return this.used;
-  }
-
-  /** Ends a line written into the reserved buffer: `offset` is the first byte after it. */
-  commit(offset: number): void {
-    this.used = offset;
-  }
-
   /** Hands what is pending to the writer, which writes it as soon as its previous write has finished. */
   flush(callback?: (error?: Error) => void): void {
     this.pass();

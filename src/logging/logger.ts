@@ -17,6 +17,9 @@ const FLUSH_INTERVAL_MS = 250;
  */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
+/** The destination of each logger createLogger made. */
+const destinations = new WeakMap<Logger, pino.DestinationStream>();
+
 /**
  * JSON lines on stdout. Every validation can write an audit line, so the writer batches lines (one write per 256 KiB,
  * or every 250 ms, instead of one per line) and redaction is limited to exact paths: wildcard paths cost more than
@@ -25,7 +28,7 @@ const MAX_PENDING_BYTES = 16 * 1024 * 1024;
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   const stream = destination ?? batchedDestination(1);
-  return pino(
+  const logger = pino(
     {
       level,
       base: { service: 'tokenwatch' },
@@ -37,6 +40,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     },
     stream,
   );
+  destinations.set(logger, stream);
+  return logger;
+}
+
+/**
+ * Where a logger made by createLogger writes: lines serialised beside pino (the audit log's) are written there, in
+ * order with the logger's own. Undefined for any other logger, a child included.
+ */
+export function destinationOf(logger: Logger): pino.DestinationStream | undefined {
+  return destinations.get(logger);
 }
 
 /**

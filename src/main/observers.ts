@@ -1,14 +1,14 @@
 import type { IdpEndpoint, KeyStoreObserver } from '../auth/keys.js';
 import type { IdpFetchResult } from '../auth/idp-fetch.js';
-import type { GateObserver, ValidationReport } from '../server/gate/access-gate.js';
+import type { GateObserver, ValidationRecord } from '../server/gate/ports.js';
 import type { Logger } from '../logging/logger.js';
 
 /** Fans one validation out to every observer (metrics, audit log, spans). */
 export function fanOutGate(observers: readonly GateObserver[]): GateObserver {
   if (observers.length === 1) return observers[0]!;
   return {
-    validated(report: ValidationReport) {
-      for (const observer of observers) observer.validated(report);
+    validated(record: ValidationRecord) {
+      for (const observer of observers) observer.validated(record);
     },
   };
 }

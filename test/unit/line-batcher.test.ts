@@ -35,27 +35,6 @@ describe('LineBatcher', () => {
     expect(writes.length).toBeLessThan(lines.length / 2);
   });
 
-  test('bytes written into a reserved buffer join the batch in order with string lines; a batch without room is handed on first', () => {
-    const { writer, writes } = recordingWriter();
-    const batcher = new LineBatcher(writer, 16);
-    batcher.write('abc\n');
-    const put = (text: string) => {
-      const buffer = batcher.reserve(text.length)!;
-      const at = batcher.offset;
-      buffer.write(text, at, 'latin1');
-      batcher.commit(at + text.length);
-    };
-    put('defgh\n');
-    expect(writes).toEqual([]);
-    // 10 bytes used of 16: 8 more do not fit, so the batch goes first.
-    put('ijklmno\n');
-    expect(writes).toEqual(['abc\ndefgh\n']);
-    batcher.write('p\n');
-    batcher.flush();
-    expect(writes).toEqual(['abc\ndefgh\n', 'ijklmno\np\n']);
-    expect(batcher.reserve(17)).toBeUndefined();
-  });
-
   test('nothing is handed on below the batch size until a flush; an empty flush writes nothing', () => {
     const { writer, writes, syncFlushes } = recordingWriter();
     const batcher = new LineBatcher(writer, 8192);

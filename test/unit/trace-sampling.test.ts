@@ -2,7 +2,7 @@ import { tracing } from '@opentelemetry/sdk-node';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { accumulate, accumulateHex, parseTraceparent, randomSpanId, randomTraceWords, ratioUpperBound, samplingPlan, wordsToHex, writeTraceIdText, writeWordsHex } from '../../src/observability/tracing/trace-sampling.js';
+import { accumulate, accumulateHex, parseTraceparent, randomSpanId, randomTraceWords, ratioUpperBound, samplingPlan, wordsToHex } from '../../src/observability/tracing/trace-sampling.js';
 
 const word = fc.integer({ min: 0, max: 0xffffffff });
 const ratio = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1, 0.1, 0.5));
@@ -94,42 +94,5 @@ describe('wordsToHex', () => {
       }),
     );
     expect(wordsToHex([0, 0xffffffff, 0x0a0b0c0d])).toBe('00000000ffffffff0a0b0c0d');
-  });
-});
-
-describe('trace ids written as bytes (the audit log)', () => {
-  const ascii = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
-
-  test('writeWordsHex writes wordsToHex\'s digits at the offset and returns the offset after them', () => {
-    fc.assert(
-      fc.property(fc.tuple(word, word, word, word), fc.integer({ min: 0, max: 8 }), (words, at) => {
-        const target = new Uint8Array(48).fill(0x2e);
-        expect(writeWordsHex(words, target, at)).toBe(at + 32);
-        expect(ascii(target)).toBe('.'.repeat(at) + wordsToHex(words) + '.'.repeat(16 - at));
-      }),
-    );
-  });
-
-  test('writeTraceIdText copies a hex trace id as it is', () => {
-    fc.assert(
-      fc.property(fc.stringMatching(/^[0-9a-f]{32}$/), (traceId) => {
-        const target = new Uint8Array(34);
-        expect(writeTraceIdText(traceId, target, 1)).toBe(33);
-        expect(ascii(target.subarray(1, 33))).toBe(traceId);
-      }),
-    );
-  });
-
-  test('writeTraceIdText writes exactly 32 hex digits whatever it is given: nothing else reaches a log line', () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 40, unit: 'binary' }), (text) => {
-        const target = new Uint8Array(40).fill(0x2e);
-        expect(writeTraceIdText(text, target, 4)).toBe(36);
-        expect(ascii(target)).toMatch(/^\.{4}[0-9a-f]{32}\.{4}$/);
-      }),
-    );
-    const target = new Uint8Array(32);
-    writeTraceIdText('"}\n0af7651916cd43dd8448eb211c8031', target, 0);
-    expect(ascii(target)).toBe('0000af7651916cd43dd8448eb211c803');
   });
 });

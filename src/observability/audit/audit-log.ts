@@ -1,9 +1,8 @@
-import type { GateObserver, ValidationReport } from '../../server/gate/access-gate.js';
+import type { GateObserver, ValidationRecord } from '../../server/gate/ports.js';
 import type { IdentitySpoof, IdentitySpoofObserver } from '../../server/gate/identity-aliases.js';
-import { SuccessLineWriter, auditLine, isoTimeMember, pinoLineFormat, type AuditLevel, type PinoLineFormat } from './audit-line.js';
-import { LineBatcher } from '../../logging/line-batcher.js';
-import type { Logger } from '../../logging/logger.js';
-import { traceIdOf } from '../tracing/tracing.js';
+import { destinationOf, type Logger } from '../../logging/logger.js';
+import { auditEvent } from './audit-event.js';
+import { AuditLine, type AuditLevel } from './audit-line.js';
 
 export interface AuditLogOptions {
   /** Share of successful validations logged, 0 to 1; failures are always logged. */
@@ -11,38 +10,31 @@ export interface AuditLogOptions {
 }
 
 /**
- * One `token_validated` event per validation with the seed's fields. It names the client, scopes, issuer and
- * reason; never the token, its signature or any secret.
+ * One `token_validated` event per validation with the seed's fields (audit-event.ts). It names the client, scopes,
+ * issuer and reason; never the token, its signature or any secret.
  *
- * The line is built by audit-line.ts and written straight to the logger's destination, the stream pino writes every
- * other line to (so lines stay in order): pino's generic serialisation of the event was most of telemetry's cost per
- * request. The line is byte-compatible with pino's. A logger whose format audit-line.ts cannot reproduce (a child,
- * no stream of its own, a mixin...) gets the event object through pino, as before.
+ * A logger made by createLogger gets the line from the audit log's own serialiser (audit-line.ts), written to its
+ * destination: pino's generic serialisation of the event would be most of telemetry's cost per request. Any other
+ * logger (a child with bindings of its own, a test's) gets the event object through pino.
  */
 export class AuditLog implements GateObserver, IdentitySpoofObserver {
-  /** Read once: the destination stream and line format of the logger, when the line can be written directly. */
-  private readonly direct: PinoLineFormat | undefined;
-  /** Successful validations' lines as bytes, when the destination is tokenwatch's own batcher and the time is pino's isoTime. */
-  private readonly successes: SuccessLineWriter | undefined;
+  private readonly line: AuditLine | undefined;
 
   constructor(
     private readonly logger: Logger,
     private readonly options: AuditLogOptions,
     private readonly random: () => number = Math.random,
   ) {
-    this.direct = pinoLineFormat(logger);
-    const direct = this.direct;
-    this.successes = direct && direct.stream instanceof LineBatcher && direct.time === isoTimeMember ? new SuccessLineWriter(direct, direct.stream) : undefined;
+    const destination = destinationOf(logger);
+    this.line = destination ? new AuditLine(destination, logger) : undefined;
   }
 
-  validated(report: ValidationReport): void {
-    const failure = report.failure;
-    const level: AuditLevel = failure ? 'warn' : 'info';
+  validated(record: ValidationRecord): void {
+    const level: AuditLevel = record.failure ? 'warn' : 'info';
     if (!this.logger.isLevelEnabled(level)) return;
-    if (!failure && !(this.options.successSampleRate >= 1 || this.random() < this.options.successSampleRate)) return;
-    if (this.successes?.write(report)) return;
-    if (this.direct) this.direct.stream.write(auditLine(this.direct, level, report));
-    else this.logger[level](eventOf(report));
+    if (!record.failure && !(this.options.successSampleRate >= 1 || this.random() < this.options.successSampleRate)) return;
+    if (this.line) this.line.write(level, record);
+    else this.logger[level](auditEvent(record));
   }
 
   /**
@@ -55,29 +47,4 @@ export class AuditLog implements GateObserver, IdentitySpoofObserver {
       'a client sent an alias of an identity header',
     );
   }
-}
-
-/** The event as an object, for pino's own serialisation; audit-line.ts writes the same members in the same order. */
-function eventOf(report: ValidationReport): Record<string, unknown> {
-  const failure = report.failure;
-  const token = report.validation?.token;
-  return {
-    event: 'token_validated',
-    trace_id: report.trace?.traceId ?? traceIdOf(report.request.traceparent),
-    client_id: token?.clientId,
-    grant_type: token?.grantType,
-    scopes: token ? [...token.scopes] : undefined,
-    validation_result: failure ? 'failure' : 'success',
-    failure_reason: failure?.reason,
-    failure_description: failure?.description,
-    auth_server: token?.issuer ?? failure?.context?.issuer,
-    kid: token?.key.kid ?? failure?.context?.kid,
-    cache: report.validation?.cache ?? failure?.context?.cache,
-    duration_ms: Math.round(report.seconds * 1e6) / 1e3,
-    route: report.route.pattern,
-    method: report.request.method,
-    status: report.decision.allowed ? 200 : report.decision.denial!.status,
-    enforcement: report.route.enforcement,
-    ...(failure && report.decision.allowed ? { let_through: true } : {}),
-  };
 }

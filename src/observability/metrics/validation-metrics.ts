@@ -7,7 +7,7 @@ import { spanShippingStats } from '../tracing/span-shipper.js';
 import { FAILURE_REASONS, type FailureReason } from '../../auth/reasons.js';
 import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../../auth/keys.js';
 import type { IdpFetchResult } from '../../auth/idp-fetch.js';
-import type { GateObserver, ValidationReport } from '../../server/gate/access-gate.js';
+import type { GateObserver, ValidationRecord } from '../../server/gate/ports.js';
 import type { UpstreamObserver, UpstreamStatusClass } from '../../server/proxy/exchange.js';
 import { SPOOF_MODES, type IdentitySpoof, type IdentitySpoofObserver } from '../../server/gate/identity-aliases.js';
 import { METRICS, OTHER, UNKNOWN_ISSUER, metricOptions, type MetricDefinition } from '../catalog/metrics.js';
@@ -160,23 +160,21 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     }
   }
 
-  validated(report: ValidationReport): void {
-    const { validation, failure } = report;
-    const issuerName = validation?.token.issuer ?? failure?.context?.issuer;
-    const issuer = this.issuerSlots.get(issuerName ?? UNKNOWN_ISSUER) ?? this.issuerSlots.get(UNKNOWN_ISSUER)!;
-    const cache = validation?.cache ?? failure?.context?.cache;
+  validated(record: ValidationRecord): void {
+    const { failure, cache } = record;
+    const issuer = this.issuerSlots.get(record.issuer ?? UNKNOWN_ISSUER) ?? this.issuerSlots.get(UNKNOWN_ISSUER)!;
     if (cache === 'hit') this.cacheHits.pending += 1;
     else if (cache === 'miss') this.cacheMisses.pending += 1;
     if (failure) {
       issuer.failure.pending += 1;
       issuer.reasons[failure.reason].pending += 1;
-      this.durationChildren.failure[cache ?? 'miss'].observe(report.seconds);
+      this.durationChildren.failure[cache ?? 'miss'].observe(record.seconds);
       return;
     }
-    const token = validation!.token;
+    const token = record.token!;
     issuer.success.pending += 1;
-    this.durationChildren.success[validation!.cache].observe(report.seconds);
-    if (validation!.cache === 'miss' && token.iat !== undefined) {
+    this.durationChildren.success[cache!].observe(record.seconds);
+    if (cache === 'miss' && token.iat !== undefined) {
       issuer.lifetime.observe(token.exp - token.iat);
       issuer.age.observe(Date.now() / 1000 - token.iat);
     }

@@ -1,5 +1,6 @@
-import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, type AttributeValue, type Attributes } from '@opentelemetry/api';
 import type { tracing } from '@opentelemetry/sdk-node';
+import type { ValidationRecord } from '../../server/gate/ports.js';
 
 /**
  * A finished, sampled span as the request thread hands it to the export worker (span-export-worker.ts): plain data,
@@ -53,84 +54,75 @@ function hrTimeToMillis([seconds, nanos]: readonly [number, number]): number {
   return seconds * 1e3 + nanos / 1e6;
 }
 
-/** What a validation span says: the validation's outcome, as the gate reports it. */
-export interface ValidationSpanFacts {
-  readonly result: 'success' | 'failure';
-  readonly reason: string | undefined;
-  readonly issuer: string | undefined;
-  readonly clientId: string | undefined;
-  readonly grantType: string | undefined;
-  readonly scopes: readonly string[] | undefined;
-  readonly kid: string | undefined;
-  readonly cache: 'hit' | 'miss' | undefined;
-  readonly route: string;
-  readonly enforcement: string;
-  readonly letThrough: boolean;
-  readonly description: string | undefined;
-}
-
 export const VALIDATION_SCOPE = 'tokenwatch';
 export const VALIDATION_SPAN = 'token.validate';
 
 /**
- * A sampled validation span as the request thread sends it: ids, times and facts in a flat array. Copying it to the
- * worker costs a fraction of a SpanRecord's attribute object (whose names are the same every time); the worker
- * builds the attributes (recordOfValidation).
+ * The validation span's attributes, in the order they are set, each read from the gate's validation record; an
+ * undefined value leaves its attribute out. Both forms of a validation span derive from this one list: the SDK
+ * span's attributes, and the flat record that carries a shipped span's values to the export worker.
  */
-export type ValidationRecord = readonly [
+const VALIDATION_ATTRIBUTES: ReadonlyArray<readonly [key: string, read: (record: ValidationRecord) => AttributeValue | undefined]> = [
+  ['oauth.validation.result', (record) => (record.failure ? 'failure' : 'success')],
+  ['tokenwatch.route', (record) => record.route.pattern],
+  ['tokenwatch.enforcement', (record) => record.route.enforcement],
+  ['tokenwatch.cache', (record) => record.cache],
+  ['oauth.issuer', (record) => record.issuer],
+  ['oauth.client_id', (record) => record.token?.clientId],
+  ['oauth.grant_type', (record) => record.token?.grantType],
+  ['oauth.scopes', (record) => (record.token ? [...record.token.scopes] : undefined)],
+  ['jwt.kid', (record) => record.kid],
+  ['oauth.failure.reason', (record) => record.failure?.reason],
+  ['tokenwatch.let_through', (record) => (record.failure ? record.letThrough : undefined)],
+];
+
+/** Where the failure reason sits among the values: a span with one has error status, the reason as its message. */
+const REASON_INDEX = VALIDATION_ATTRIBUTES.findIndex(([key]) => key === 'oauth.failure.reason');
+
+/**
+ * A sampled validation span as the request thread sends it: ids, times, then the attribute values in the order of
+ * VALIDATION_ATTRIBUTES. Copying it to the worker costs a fraction of a SpanRecord's attribute object, whose keys
+ * are the same every time; the worker puts the keys back (recordOfValidationSpan).
+ */
+export type ValidationSpanRecord = readonly [
   traceId: string,
   spanId: string,
   parentSpanId: string | undefined,
   traceState: string | undefined,
   startTime: number,
   endTime: number,
-  result: 'success' | 'failure',
-  reason: string | undefined,
-  issuer: string | undefined,
-  clientId: string | undefined,
-  grantType: string | undefined,
-  scopes: readonly string[] | undefined,
-  kid: string | undefined,
-  cache: 'hit' | 'miss' | undefined,
-  route: string,
-  enforcement: string,
-  letThrough: boolean,
+  ...values: Array<AttributeValue | undefined>,
 ];
 
-/** What the request thread sends the export worker: a record of any span, or the flat record of a validation span. */
-export type ShippedRecord = SpanRecord | ValidationRecord;
+const HEADER_LENGTH = 6;
+const VALIDATION_SPAN_RECORD_LENGTH = HEADER_LENGTH + VALIDATION_ATTRIBUTES.length;
 
-export function validationRecord(
+/** What the request thread sends the export worker: a record of any span, or the flat record of a validation span. */
+export type ShippedRecord = SpanRecord | ValidationSpanRecord;
+
+export function validationSpanRecord(
   ids: { traceId: string; spanId: string; parentSpanId: string | undefined; traceState: string | undefined },
   startTime: number,
   endTime: number,
-  facts: ValidationSpanFacts,
-): ValidationRecord {
-  return [
-    ids.traceId,
-    ids.spanId,
-    ids.parentSpanId,
-    ids.traceState,
-    startTime,
-    endTime,
-    facts.result,
-    facts.reason,
-    facts.issuer,
-    facts.clientId,
-    facts.grantType,
-    facts.scopes,
-    facts.kid,
-    facts.cache,
-    facts.route,
-    facts.enforcement,
-    facts.letThrough,
-  ];
+  record: ValidationRecord,
+): ValidationSpanRecord {
+  const flat: unknown[] = new Array(VALIDATION_SPAN_RECORD_LENGTH);
+  flat[0] = ids.traceId;
+  flat[1] = ids.spanId;
+  flat[2] = ids.parentSpanId;
+  flat[3] = ids.traceState;
+  flat[4] = startTime;
+  flat[5] = endTime;
+  for (let index = 0; index < VALIDATION_ATTRIBUTES.length; index += 1) flat[HEADER_LENGTH + index] = VALIDATION_ATTRIBUTES[index]![1](record);
+  return flat as unknown as ValidationSpanRecord;
 }
 
-/** The full record of a validation span, in the worker. */
-export function recordOfValidation(record: ValidationRecord): SpanRecord {
-  const [traceId, spanId, parentSpanId, traceState, startTime, endTime, result, reason, issuer, clientId, grantType, scopes, kid, cache, route, enforcement, letThrough] =
-    record;
+/** The full record of a validation span, in the worker; throws for an array that is not a validation span record. */
+export function recordOfValidationSpan(flat: ValidationSpanRecord): SpanRecord {
+  if (flat.length !== VALIDATION_SPAN_RECORD_LENGTH) throw new TypeError(`a validation span record has ${VALIDATION_SPAN_RECORD_LENGTH} items, not ${flat.length}`);
+  const [traceId, spanId, parentSpanId, traceState, startTime, endTime] = flat;
+  const values = flat.slice(HEADER_LENGTH) as Array<AttributeValue | undefined>;
+  const reason = values[REASON_INDEX] as string | undefined;
   return {
     scope: VALIDATION_SCOPE,
     name: VALIDATION_SPAN,
@@ -142,28 +134,22 @@ export function recordOfValidation(record: ValidationRecord): SpanRecord {
     traceState,
     startTime,
     endTime,
-    attributes: validationAttributes({ result, reason, issuer, clientId, grantType, scopes, kid, cache, route, enforcement, letThrough, description: undefined }),
+    attributes: attributesOf(values),
     statusCode: reason !== undefined ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
     statusMessage: reason,
   };
 }
 
-/** The validation span's attributes; absent facts are left out. */
-export function validationAttributes(facts: ValidationSpanFacts): Attributes {
-  const attributes: Attributes = {
-    'oauth.validation.result': facts.result,
-    'tokenwatch.route': facts.route,
-    'tokenwatch.enforcement': facts.enforcement,
-  };
-  if (facts.cache !== undefined) attributes['tokenwatch.cache'] = facts.cache;
-  if (facts.issuer !== undefined) attributes['oauth.issuer'] = facts.issuer;
-  if (facts.clientId !== undefined) attributes['oauth.client_id'] = facts.clientId;
-  if (facts.grantType !== undefined) attributes['oauth.grant_type'] = facts.grantType;
-  if (facts.scopes !== undefined) attributes['oauth.scopes'] = [...facts.scopes];
-  if (facts.kid !== undefined) attributes['jwt.kid'] = facts.kid;
-  if (facts.reason !== undefined) {
-    attributes['oauth.failure.reason'] = facts.reason;
-    attributes['tokenwatch.let_through'] = facts.letThrough;
+/** The validation span's attributes for `record`, for a span the SDK records in the request thread. */
+export function validationAttributes(record: ValidationRecord): Attributes {
+  return attributesOf(VALIDATION_ATTRIBUTES.map(([, read]) => read(record)));
+}
+
+function attributesOf(values: ReadonlyArray<AttributeValue | undefined>): Attributes {
+  const attributes: Attributes = {};
+  for (let index = 0; index < VALIDATION_ATTRIBUTES.length; index += 1) {
+    const value = values[index];
+    if (value !== undefined) attributes[VALIDATION_ATTRIBUTES[index]![0]] = value;
   }
   return attributes;
 }

@@ -1,15 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../logging/logger.js';
-import type { ExportWorkerData } from './export/span-export-worker.js';
+import type { ExportWorkerData, FromExportWorker, ToExportWorker } from './export/worker-protocol.js';
 import type { ShippedRecord } from './span-record.js';
-
-export type ToExportWorker = { readonly type: 'spans'; readonly spans: readonly ShippedRecord[] } | { readonly type: 'shutdown' };
-export type FromExportWorker =
-  | { readonly type: 'ready' }
-  | { readonly type: 'taken'; readonly spans: number }
-  /** Spans the worker could not export: its queue was full, or the exporter gave up on their request. */
-  | { readonly type: 'dropped'; readonly spans: number }
-  | { readonly type: 'closed' };
 
 /**
  * Records are sent to the worker in batches, every FLUSH_INTERVAL_MS or at FLUSH_SPANS, whichever comes first. A

@@ -1,8 +1,8 @@
 /**
- * The sampling decision for a validation span, made without the OpenTelemetry SDK. Starting a span through the SDK costs about 2 µs even when the sampler drops it (random ids as hex, the
- * sampler parsing them back, a NonRecordingSpan, the traceparent rebuilt and re-validated), which at a 10% sampler
- * was most of what tracing cost a request (bench/ telemetry suite). Here a dropped span is a few random words and
- * its ids are only turned into hex when someone reads them.
+ * The sampling decision for a validation span, made without the OpenTelemetry SDK. Starting a span through the SDK
+ * makes random ids as hex, has the sampler parse them back, builds a NonRecordingSpan and rebuilds and re-validates
+ * the traceparent, even for a span the sampler drops, most of them (bench/ telemetry suite). Here a dropped span is a
+ * few random words, and its ids are only turned into hex when someone reads them.
  *
  * The decision is the SDK's own: tokenwatch builds the sampler from OTEL_TRACES_SAMPLER exactly as the SDK would (and
  * hands it to the SDK for the spans it still records), and applies its rules to the same ids (trace-sampling.test.ts
@@ -106,38 +106,6 @@ export function wordsToHex(words: readonly number[]): string {
   }
   return hex;
 }
-
-/** ASCII codes of the 16 lowercase hex digits. */
-const HEX_DIGIT_CODES = Uint8Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0));
-
-/**
- * Writes a trace id given as four words (randomTraceWords) as its 32 hex digits, in ASCII, at `at` in `target`;
- * returns the offset after them. The same digits as wordsToHex, without making a string: the audit log writes the
- * trace id of every request this way, and most of those spans are dropped, so their ids are never read as text.
- */
-export function writeWordsHex(words: readonly [number, number, number, number], target: Uint8Array, at: number): number {
-  for (let index = 0; index < 4; index += 1) {
-    const word = words[index]!;
-    for (let shift = 28; shift >= 0; shift -= 4) target[at++] = HEX_DIGIT_CODES[(word >>> shift) & 0xf]!;
-  }
-  return at;
-}
-
-/**
- * Writes a trace id given as text (32 lowercase hex digits) in ASCII at `at` in `target`; returns the offset after
- * it. Always exactly 32 bytes, all hex digits: every trace id tokenwatch holds was generated or checked as hex, and
- * should one not be, a character that is not a hex digit is written as 0 rather than let into a log line.
- */
-export function writeTraceIdText(traceId: string, target: Uint8Array, at: number): number {
-  for (let index = 0; index < TRACE_ID_DIGITS; index += 1) {
-    const code = traceId.charCodeAt(index);
-    target[at++] = (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66) ? code : 0x30;
-  }
-  return at;
-}
-
-/** Hex digits of a trace id. */
-export const TRACE_ID_DIGITS = 32;
 
 /** A random, valid span id in hex. */
 export function randomSpanId(): string {

@@ -1,51 +1,14 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import type { tracing as sdkTracing } from '@opentelemetry/sdk-node';
 import type { Logger } from '../../logging/logger.js';
+import type { GateRequest, ValidationRecord, ValidationSpan, ValidationTracing } from '../../server/gate/ports.js';
 import { otlpTracesProtocol, type OtlpProtocol } from './otlp-protocol.js';
-import { VALIDATION_SPAN, recordOfSdkSpan, validationAttributes, validationRecord, type ValidationRecord, type ValidationSpanFacts } from './span-record.js';
+import { VALIDATION_SPAN, recordOfSdkSpan, validationAttributes, validationSpanRecord, type ValidationSpanRecord } from './span-record.js';
 import { SpanShipper } from './span-shipper.js';
-import {
-  accumulate,
-  accumulateHex,
-  parseTraceparent,
-  randomSpanId,
-  randomTraceWords,
-  ratioUpperBound,
-  samplingPlan,
-  wordsToHex,
-  writeTraceIdText,
-  writeWordsHex,
-  type SamplingPlan,
-} from './trace-sampling.js';
+import { accumulate, accumulateHex, parseTraceparent, randomSpanId, randomTraceWords, ratioUpperBound, samplingPlan, wordsToHex, type SamplingPlan } from './trace-sampling.js';
 
-/** The W3C trace context of an incoming request, as its headers carried it. */
-export interface IncomingTraceContext {
-  readonly traceparent?: string | undefined;
-  readonly tracestate?: string | undefined;
-}
-
-export type { ValidationSpanFacts };
-
-/** The span of one validation, recorded or not: what the request path reads of it. */
-export interface ValidationSpan {
-  /** Trace id: 32 lowercase hex digits. */
-  readonly traceId: string;
-  /**
-   * Writes the trace id's 32 hex digits in ASCII at `at` in `target` and returns the offset after them: how the audit
-   * log writes it, so that the id of a dropped span, most spans, is never made into a string.
-   */
-  writeTraceId(target: Uint8Array, at: number): number;
-  /** True when the span is recorded and exported: only then does `end` need the validation's facts. */
-  readonly recording: boolean;
-  /** `traceparent` for the request to the upstream: this span as parent, with its sampled flag. */
-  traceparent(): string;
-}
-
-/** Spans for token validation. Absent (undefined) when tracing is off, so the request path does no tracing work at all. */
-export interface ValidationTracing {
-  start(incoming: IncomingTraceContext, startTime: number): ValidationSpan;
-  end(span: ValidationSpan, facts: ValidationSpanFacts): void;
-}
+/** The W3C trace context headers of a request. */
+type TraceHeaders = Pick<GateRequest, 'traceparent' | 'tracestate'>;
 
 export interface Tracing {
   readonly validation: ValidationTracing;
@@ -54,7 +17,7 @@ export interface Tracing {
 
 const TRACER_NAME = 'tokenwatch';
 
-const HEADER_GETTER: TextMapGetter<IncomingTraceContext> = {
+const HEADER_GETTER: TextMapGetter<TraceHeaders> = {
   keys: () => ['traceparent', 'tracestate'],
   get: (carrier, key) => (key === 'traceparent' ? carrier.traceparent : key === 'tracestate' ? carrier.tracestate : undefined),
 };
@@ -185,7 +148,7 @@ class OtelValidationTracing implements ValidationTracing {
     this.rootUpperBound = plan ? ratioUpperBound(plan.rootRatio) : undefined;
   }
 
-  start(incoming: IncomingTraceContext, startTime: number): ValidationSpan {
+  start(incoming: TraceHeaders, startTime: number): ValidationSpan {
     if (this.plan) {
       if (!incoming.traceparent) {
         // A root span: decided on its trace id, as TraceIdRatioBasedSampler would.
@@ -206,9 +169,9 @@ class OtelValidationTracing implements ValidationTracing {
     return this.record(context, startTime);
   }
 
-  end(span: ValidationSpan, facts: ValidationSpanFacts): void {
-    if (span instanceof ShippedSpan) this.shipper.add(span.finish(facts));
-    else if (span instanceof RecordedSpan) span.finish(facts);
+  end(span: ValidationSpan, record: ValidationRecord): void {
+    if (span instanceof ShippedSpan) this.shipper.add(span.finish(record));
+    else if (span instanceof RecordedSpan) span.finish(record);
   }
 
   private record(context: Context, startTime: number): ValidationSpan {
@@ -234,10 +197,6 @@ class UnrecordedSpan implements ValidationSpan {
     return (this.traceHex ??= wordsToHex(this.traceWords!));
   }
 
-  writeTraceId(target: Uint8Array, at: number): number {
-    return this.traceHex === undefined ? writeWordsHex(this.traceWords!, target, at) : writeTraceIdText(this.traceHex, target, at);
-  }
-
   traceparent(): string {
     return `00-${this.traceId}-${(this.spanId ??= randomSpanId())}-00`;
   }
@@ -245,8 +204,8 @@ class UnrecordedSpan implements ValidationSpan {
 
 /**
  * A sampled validation span recorded without the SDK: ids, parent and start time until the validation ends, then
- * one record for the export worker, whose SDK replays it. An SDK span cost the request thread several microseconds
- * and kept its objects alive until the batch was exported (bench/ telemetry suite).
+ * one flat record for the export worker, whose SDK replays it. No SDK span lives on the request thread's heap until
+ * its batch is exported (docs/decisions/0007-spans-exported-from-a-worker-thread.md).
  */
 class ShippedSpan implements ValidationSpan {
   readonly recording = true;
@@ -263,12 +222,8 @@ class ShippedSpan implements ValidationSpan {
     return `00-${this.traceId}-${this.spanId}-01`;
   }
 
-  writeTraceId(target: Uint8Array, at: number): number {
-    return writeTraceIdText(this.traceId, target, at);
-  }
-
-  finish(facts: ValidationSpanFacts): ValidationRecord {
-    return validationRecord(this, this.startTime, performance.timeOrigin + performance.now(), facts);
+  finish(record: ValidationRecord): ValidationSpanRecord {
+    return validationSpanRecord(this, this.startTime, performance.timeOrigin + performance.now(), record);
   }
 }
 
@@ -286,14 +241,10 @@ class RecordedSpan implements ValidationSpan {
     return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 1).toString(16).padStart(2, '0')}`;
   }
 
-  writeTraceId(target: Uint8Array, at: number): number {
-    return writeTraceIdText(this.traceId, target, at);
-  }
-
-  finish(facts: ValidationSpanFacts): void {
+  finish(record: ValidationRecord): void {
     const span = this.span;
-    span.setAttributes(validationAttributes(facts));
-    if (facts.reason !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: facts.reason });
+    span.setAttributes(validationAttributes(record));
+    if (record.failure) span.setStatus({ code: SpanStatusCode.ERROR, message: record.failure.reason });
     span.end();
   }
 }
@@ -305,9 +256,4 @@ export function traceIdOf(traceparent: string | undefined): string | undefined {
   if (!traceparent) return undefined;
   const match = TRACEPARENT.exec(traceparent);
   return match && match[1] !== '00000000000000000000000000000000' ? match[1] : undefined;
-}
-
-/** Spans around IdP fetches (discovery, JWKS); the no-op API when tracing is off. */
-export function idpFetchTracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
 }

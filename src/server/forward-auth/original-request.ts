@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { invalidRequest } from '../../auth/errors.js';
 import type { Config } from '../../config/schema.js';
-import type { GateRequest } from '../gate/access-gate.js';
+import type { GateRequest } from '../gate/ports.js';
 import { TokenwatchError } from '../../errors.js';
 
 export type RequestSource = Config['authz']['requestSource'];

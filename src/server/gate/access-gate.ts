@@ -4,20 +4,8 @@ import type { Validation, TokenValidator } from '../../auth/verify.js';
 import type { VerifiedToken } from '../../auth/verified-token.js';
 import { PathRejected, parseRequestTarget } from '../../policy/normalize.js';
 import type { RouteRule, RouteTable } from '../../policy/routes.js';
-import type { ValidationSpan, ValidationSpanFacts, ValidationTracing } from '../../observability/tracing/tracing.js';
 import type { Answers, Denial } from './answers.js';
-
-/** The request whose access is decided: in forward-auth mode the original request, as the proxy reported it. */
-export interface GateRequest {
-  readonly method: string;
-  /** Origin-form target: path and query, not yet normalised. */
-  readonly target: string;
-  /** Every Authorization header value of the request. */
-  readonly authorization: readonly string[];
-  /** W3C trace context headers of the request, when it carried them. */
-  readonly traceparent?: string | undefined;
-  readonly tracestate?: string | undefined;
-}
+import type { GateObserver, GateRequest, ValidationRecord, ValidationSpan, ValidationTracing } from './ports.js';
 
 export interface GateDecision {
   readonly allowed: boolean;
@@ -34,22 +22,6 @@ export interface GateDecision {
   readonly failure: AuthFailure | undefined;
   /** The validation span when tracing is on: its `traceparent()` makes it the upstream request's parent. */
   readonly trace: ValidationSpan | undefined;
-}
-
-/** One finished token validation, reported to telemetry (metrics, spans, audit log). */
-export interface ValidationReport {
-  readonly request: GateRequest;
-  /** The validation span, when tracing is on: the audit log reads its trace id. */
-  readonly trace: ValidationSpan | undefined;
-  readonly route: RouteRule;
-  readonly decision: GateDecision;
-  readonly validation: Validation | undefined;
-  readonly failure: AuthFailure | undefined;
-  readonly seconds: number;
-}
-
-export interface GateObserver {
-  validated(report: ValidationReport): void;
 }
 
 const NO_HEADERS: ReadonlyArray<readonly [string, string]> = [];
@@ -126,18 +98,24 @@ export class AccessGate {
     else if (route.enforcement === 'report-only') decision = allow(path, query, route, NO_HEADERS, undefined, failure, span);
     else decision = deny(this.answers.forFailure(failure), path, query, route, failure);
 
-    // Only a recorded span takes attributes; a dropped one is left as it is (no facts built for it).
-    if (span?.recording) this.tracing!.end(span, spanFacts(route, validation, failure, decision.allowed));
-    if (this.observer) {
-      this.observer.validated({
+    if (this.observer || span?.recording) {
+      const token = validation?.token;
+      const record: ValidationRecord = {
         request,
-        trace: span,
         route,
-        decision,
-        validation,
+        token,
         failure,
+        issuer: token?.issuer ?? failure?.context?.issuer,
+        kid: token?.key.kid ?? failure?.context?.kid,
+        cache: validation?.cache ?? failure?.context?.cache,
+        status: decision.allowed ? 200 : decision.denial!.status,
+        letThrough: failure !== undefined && decision.allowed,
         seconds: (performance.now() - started) / 1000,
-      });
+        trace: span,
+      };
+      // Only a recorded span is ended: a dropped one has nothing to export.
+      if (span?.recording) this.tracing!.end(span, record);
+      this.observer?.validated(record);
     }
     return decision;
   }
@@ -178,22 +156,4 @@ function deny(
   failure: AuthFailure | undefined,
 ): GateDecision {
   return { allowed: false, denial, path, query, route, identityHeaders: NO_HEADERS, token: undefined, failure, trace: undefined };
-}
-
-function spanFacts(route: RouteRule, validation: Validation | undefined, failure: AuthFailure | undefined, allowed: boolean): ValidationSpanFacts {
-  const token = validation?.token;
-  return {
-    result: failure ? 'failure' : 'success',
-    reason: failure?.reason,
-    description: failure?.description,
-    issuer: token?.issuer ?? failure?.context?.issuer,
-    clientId: token?.clientId,
-    grantType: token?.grantType,
-    scopes: token ? [...token.scopes] : undefined,
-    kid: token?.key.kid ?? failure?.context?.kid,
-    cache: validation?.cache ?? failure?.context?.cache,
-    route: route.pattern,
-    enforcement: route.enforcement,
-    letThrough: failure !== undefined && allowed,
-  };
 }

@@ -1,10 +1,7 @@
 import { ROOT_CONTEXT, createTraceState, trace, type Context, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import type { SpanRecord } from '../span-record.js';
 
-/**
- * Turns span records back into SDK spans with exactly their ids, parent, times, attributes and status: the export
- * worker's JSON path, and the reference the protobuf encoding is tested against (otlp-span-encoding.test.ts).
- */
+/** Turns span records back into SDK spans with exactly their ids, parent, times, attributes and status, in the export worker. */
 export class SpanReplayer {
   /** The SDK's id generator for the provider that replays: it hands out the ids of the record being replayed. */
   readonly idGenerator = {
