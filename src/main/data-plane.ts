@@ -53,8 +53,8 @@ export function buildDataPlane(
   }
   const listener =
     config.mode === 'proxy'
-      ? buildProxyServer({ config, gate, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics })
-      : httpListener(buildForwardAuthServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger }));
+      ? buildProxyServer({ config, gate, identityHeaderNames: identity.headerNames, logger, upstreamObserver: metrics, requestObserver: metrics })
+      : httpListener(buildForwardAuthServer({ config, gate, answers, identityHeaderNames: identity.headerNames, logger, requestObserver: metrics }));
   // Past the bound, Node closes a new connection on arrival: a flood of connections costs file descriptors and
   // memory up to here, not until the pod is killed.
   listener.httpServer.maxConnections = config.limits.connections;

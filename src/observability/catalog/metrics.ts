@@ -1,4 +1,5 @@
 import { FAILURE_REASONS } from '../../auth/reasons.js';
+import { DATA_PLANE_MODES, OWN_FAILURE_CAUSES } from '../../server/http/request-observer.js';
 
 /**
  * Every metric tokenwatch exposes, defined once (Envoy's `stats.h`): the registry is built from these entries,
@@ -132,6 +133,13 @@ export const METRICS = {
     labels: { issuer: CONFIGURED_ISSUER },
     emitter: VALIDATION,
   }),
+  jwksUsableUntil: metric({
+    name: 'jwks_usable_until_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time until which the last good keys may be used (last successful fetch + max age + jwksMaxStale); absent until keys first load.',
+    labels: { issuer: CONFIGURED_ISSUER },
+    emitter: VALIDATION,
+  }),
   jwksKeyChanges: metric({
     name: 'jwks_key_changes_total',
     type: 'counter',
@@ -168,6 +176,20 @@ export const METRICS = {
     labels: { status_class: UPSTREAM_STATUS_CLASSES },
     // An app behind a sidecar often answers within a millisecond or two: finer at the bottom than the IdP's.
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    emitter: VALIDATION,
+  }),
+  requests: metric({
+    name: 'tokenwatch_requests_total',
+    type: 'counter',
+    help: 'Requests that reached the data-plane listener; a connection shed at limits.connections counts as one.',
+    labels: { mode: DATA_PLANE_MODES },
+    emitter: VALIDATION,
+  }),
+  requestErrors: metric({
+    name: 'tokenwatch_request_errors_total',
+    type: 'counter',
+    help: 'Requests tokenwatch failed itself (its own 5xx, or a shed connection), by cause: the errors of its availability SLI.',
+    labels: { mode: DATA_PLANE_MODES, cause: OWN_FAILURE_CAUSES },
     emitter: VALIDATION,
   }),
   listenerConnections: metric({

@@ -9,6 +9,7 @@ import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../../auth/k
 import type { IdpFetchResult } from '../../auth/idp-fetch.js';
 import type { GateObserver, ValidationReport } from '../../server/gate/access-gate.js';
 import type { UpstreamObserver, UpstreamStatusClass } from '../../server/proxy/exchange.js';
+import { OWN_FAILURE_CAUSES, type DataPlaneMode, type OwnFailureCause, type RequestObserver } from '../../server/http/request-observer.js';
 import { METRICS, OTHER, UNKNOWN_ISSUER, metricOptions, type MetricDefinition } from '../catalog/metrics.js';
 
 
@@ -20,6 +21,12 @@ interface IssuerSlots {
   readonly reasons: Readonly<Record<FailureReason, CounterSlot>>;
   readonly lifetime: HistogramSlot;
   readonly age: HistogramSlot;
+}
+
+/** Requests of the data plane and those tokenwatch failed itself: its availability SLI. */
+interface RequestSlots {
+  readonly received: CounterSlot;
+  readonly failed: Readonly<Record<OwnFailureCause, CounterSlot>>;
 }
 
 /** Key lookups of one configured issuer's JWKS cache. */
@@ -34,6 +41,8 @@ export interface MetricsOptions {
   /** Scopes named in routes: the only values of the `scope` label besides `other`. */
   routeScopes: readonly string[];
   tokenCacheEntries: () => number;
+  /** The mode serving requests; undefined in `mode: events`, which serves none and so counts none. */
+  dataPlaneMode: DataPlaneMode | undefined;
 }
 
 /**
@@ -41,7 +50,7 @@ export interface MetricsOptions {
  * `reason`, `result` and `endpoint` are fixed sets, `issuer` the configured set plus `unknown`, `scope` the
  * route scopes plus `other`.
  */
-export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver {
+export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver, RequestObserver {
   readonly registry = new Registry();
 
   private readonly validationTotal = new HotCounter({
@@ -69,6 +78,16 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     registers: [this.registry],
     collect: () => {
       for (const store of this.keyStores) this.jwksStale.labels(store.issuer).set(store.status().state === 'fresh' ? 0 : 1);
+    },
+  });
+  readonly jwksUsableUntil = new Gauge({
+    ...metricOptions(METRICS.jwksUsableUntil),
+    registers: [this.registry],
+    collect: () => {
+      for (const store of this.keyStores) {
+        const { usableUntil } = store.status();
+        if (usableUntil !== undefined) this.jwksUsableUntil.labels(store.issuer).set(usableUntil / 1000);
+      }
     },
   });
   readonly jwksKeyChanges = new Counter({
@@ -109,6 +128,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   private readonly scopeSlots = new Map<string, CounterSlot>();
   private readonly otherScopeSlot: CounterSlot;
   private readonly durationChildren: Record<'success' | 'failure', Record<'hit' | 'miss', HistogramSlot>>;
+  private readonly requestSlots: RequestSlots | undefined;
   /** Made at a status class's first answer: forward-auth mode never shows upstream series. */
   private readonly upstreamSlots: Partial<Record<UpstreamStatusClass, HistogramSlot>> = {};
 
@@ -140,6 +160,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
         age: this.tokenAge.slot({ issuer }),
       });
     }
+    if (options.dataPlaneMode !== undefined) this.requestSlots = requestSlots(this.registry, options.dataPlaneMode);
     for (const scope of options.routeScopes) this.scopeSlots.set(scope, this.scopeTotal.slot({ scope }));
     this.otherScopeSlot = this.scopeTotal.slot({ scope: OTHER });
     const duration = (result: string, cache: string) => this.validationDuration.slot({ result, cache });
@@ -165,6 +186,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     else if (cache === 'miss') this.cacheMisses.pending += 1;
     if (failure) {
       issuer.failure.pending += 1;
+      if (failure.reason === 'jwks_unavailable' && !report.decision.allowed) this.requestFailed('jwks_unavailable');
       issuer.reasons[failure.reason].pending += 1;
       this.durationChildren.failure[cache ?? 'miss'].observe(report.seconds);
       return;
@@ -209,6 +231,14 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     if (!found) slots.misses.pending += 1;
   }
 
+  requestReceived(): void {
+    this.requestSlots!.received.pending += 1;
+  }
+
+  requestFailed(cause: OwnFailureCause): void {
+    this.requestSlots!.failed[cause].pending += 1;
+  }
+
   upstreamAnswered(statusClass: UpstreamStatusClass, seconds: number): void {
     (this.upstreamSlots[statusClass] ??= this.upstreamDuration.slot({ status_class: statusClass })).observe(seconds);
   }
@@ -224,7 +254,12 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
    */
   watchListener(server: Server): void {
     const dropped = new Counter({ ...metricOptions(METRICS.listenerConnectionsDropped), registers: [this.registry] });
-    server.on('drop', () => dropped.inc());
+    server.on('drop', () => {
+      dropped.inc();
+      // A shed connection carried at least one request that tokenwatch failed.
+      this.requestReceived();
+      this.requestFailed('connection_shed');
+    });
     new Gauge({
       ...metricOptions(METRICS.listenerConnections),
       registers: [this.registry],
@@ -241,6 +276,13 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
 }
 
 export type { FailureReason };
+
+function requestSlots(registry: Registry, mode: DataPlaneMode): RequestSlots {
+  const failures = new HotCounter({ ...metricOptions(METRICS.requestErrors), registers: [registry] });
+  const failed = {} as Record<OwnFailureCause, CounterSlot>;
+  for (const cause of OWN_FAILURE_CAUSES) failed[cause] = failures.slot({ mode, cause });
+  return { received: new HotCounter({ ...metricOptions(METRICS.requests), registers: [registry] }).slot({ mode }), failed };
+}
 
 /** A counter that follows a running total kept elsewhere, read at scrape time. */
 function countedFrom(registry: Registry, definition: MetricDefinition, total: () => number): void {
