@@ -44,7 +44,7 @@ export interface MonitoringConfig {
   readonly slo: {
     /** Share of requests tokenwatch does not fail itself. */
     readonly objective: number;
-    /** Requests per second below which the burn-rate alerts stay silent. */
+    /** Requests per second over a pair's short window below which its burn-rate alert stays silent. */
     readonly minRequestRate: number;
     /** Multi-window, multi-burn-rate pairs (Google SRE workbook, ch. 5; Sloth and Pyrra use the same). */
     readonly burnRates: ReadonlyArray<{

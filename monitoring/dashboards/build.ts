@@ -113,7 +113,7 @@ function alertAnnotations(panelsByAlert: ReadonlyMap<string, number[]>) {
       .datasource(DATASOURCE)
       .enable(true)
       .iconColor('red')
-      .expr(`ALERTS{alertname="${alert}", alertstate="firing"}`)
+      .expr(`ALERTS{alertname="${alert}", alertstate="firing", ${FILTER.namespace}}`)
       .step('60s')
       .titleFormat(`{{alertname}} ({{severity}})`)
       .tagKeys('severity,issuer,namespace')

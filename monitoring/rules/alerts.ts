@@ -143,7 +143,7 @@ function sloAlerts(): AlertingRule[] {
   return burnRates.map(({ severity, long, short, factor, for: forDuration }) => {
     const threshold = num(factor * budget);
     return alert('TokenwatchErrorBudgetBurn', severity, {
-      expr: `${RECORDED.errorRatio(long)} > ${threshold}\nand\n${RECORDED.errorRatio(short)} > ${threshold}\nand\n${RECORDED.requestRate(long)} > ${num(minRequestRate)}`,
+      expr: `${RECORDED.errorRatio(long)} > ${threshold}\nand\n${RECORDED.errorRatio(short)} > ${threshold}\nand\n${RECORDED.requestRate(short)} > ${num(minRequestRate)}`,
       for: forDuration,
       labels: { long_window: long, short_window: short },
       summary: `tokenwatch is burning its error budget ${num(factor)} times too fast.`,
