@@ -9,7 +9,6 @@ export interface MonitoringConfig {
   /** Labels the scrape adds per replica: fleet aggregates sum them away. */
   readonly replicaLabels: readonly string[];
   readonly runbookUrl: string;
-  readonly ruleInterval: string;
   readonly validation: {
     readonly failureRatioWarning: number;
     readonly failureRatioCritical: number;
@@ -61,7 +60,6 @@ export const CONFIG: MonitoringConfig = {
   selector: 'job=~".*tokenwatch.*"',
   replicaLabels: ['instance', 'pod'],
   runbookUrl: 'https://github.com/tokenwatch/tokenwatch/blob/main/docs/runbook.md',
-  ruleInterval: '30s',
   validation: { failureRatioWarning: 0.01, failureRatioCritical: 0.1, minRate: 0.2, latencyP99Seconds: 0.1 },
   idp: { downFor: '2m', jwksStaleFor: '5m', maxStaleNearSeconds: 3600, jwksMissRatio: 0.1, minKeyLookupRate: 0.2 },
   issuance: { spikeFactor: 10, minRate: 0.5 },

@@ -160,11 +160,11 @@ function budgetLasts(factor: number): string {
 
 export function alertGroups(): RuleGroup[] {
   return [
-    { name: 'tokenwatch-validation', interval: CONFIG.ruleInterval, rules: validationAlerts() },
-    { name: 'tokenwatch-idp', interval: CONFIG.ruleInterval, rules: idpAlerts() },
-    { name: 'tokenwatch-idp-events', interval: CONFIG.ruleInterval, rules: eventAlerts() },
-    { name: 'tokenwatch-security', interval: CONFIG.ruleInterval, rules: securityAlerts() },
-    { name: 'tokenwatch-sidecar', interval: CONFIG.ruleInterval, rules: sidecarAlerts() },
-    { name: 'tokenwatch-slo', interval: CONFIG.ruleInterval, rules: sloAlerts() },
+    { name: 'tokenwatch-validation', rules: validationAlerts() },
+    { name: 'tokenwatch-idp', rules: idpAlerts() },
+    { name: 'tokenwatch-idp-events', rules: eventAlerts() },
+    { name: 'tokenwatch-security', rules: securityAlerts() },
+    { name: 'tokenwatch-sidecar', rules: sidecarAlerts() },
+    { name: 'tokenwatch-slo', rules: sloAlerts() },
   ];
 }

@@ -80,10 +80,10 @@ function sliRules(): RecordingRule[] {
 
 export function recordingGroups(): RuleGroup[] {
   return [
-    { name: 'tokenwatch-validation.rules', interval: CONFIG.ruleInterval, rules: validationRules() },
-    { name: 'tokenwatch-idp.rules', interval: CONFIG.ruleInterval, rules: keyRules() },
-    { name: 'tokenwatch-idp-events.rules', interval: CONFIG.ruleInterval, rules: eventRules() },
-    { name: 'tokenwatch-slo.rules', interval: CONFIG.ruleInterval, rules: sliRules() },
+    { name: 'tokenwatch-validation.rules', rules: validationRules() },
+    { name: 'tokenwatch-idp.rules', rules: keyRules() },
+    { name: 'tokenwatch-idp-events.rules', rules: eventRules() },
+    { name: 'tokenwatch-slo.rules', rules: sliRules() },
   ];
 }
 

@@ -1,7 +1,6 @@
-/** A rule group as Prometheus reads it from a rule file. */
+/** A rule group as Prometheus reads it from a rule file; it is evaluated at Prometheus's evaluation_interval. */
 export interface RuleGroup {
   readonly name: string;
-  readonly interval?: string;
   readonly rules: ReadonlyArray<RecordingRule | AlertingRule>;
 }
 
