@@ -92,6 +92,11 @@ describe('metrics on /metrics', () => {
     expect(text).toContain('nodejs_eventloop_lag_seconds');
   });
 
+  test('throttled refetches are counted from zero for every configured issuer before the first one', async () => {
+    const text = await sidecar().metricsText();
+    expect(text).toContain(`jwks_refetch_throttled_total{issuer="${downIdp().issuer}"} 0`);
+  });
+
   test('no token or part of one appears in the exposition', async () => {
     const token = await idp().sign(claims());
     await sidecar().request('/api/orders/1', bearer(token));

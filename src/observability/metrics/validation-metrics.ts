@@ -170,7 +170,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     };
     for (const issuer of options.issuers) {
       this.keyLookupSlots.set(issuer, { requests: this.jwksRequests.slot({ issuer }), misses: this.jwksMisses.slot({ issuer }) });
-      this.jwksRefetchThrottled.labels(issuer);
+      this.jwksRefetchThrottled.labels(issuer).inc(0);
       this.idpUp.labels(issuer).set(0);
       this.jwksStale.labels(issuer).set(0);
       this.jwksKeys.labels(issuer).set(0);
