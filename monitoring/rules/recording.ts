@@ -14,7 +14,6 @@ export const RECORDED = {
   validationRate: 'issuer_result:token_validation:rate5m',
   validationVolume: 'issuer:token_validation:rate5m',
   validationFailureRatio: 'issuer:token_validation_failures_per_validations:ratio_rate5m',
-  failureReasonRate: 'issuer_reason:token_validation_failure:rate5m',
   validationLatencyBuckets: 'le:token_validation_duration_seconds_bucket:rate5m',
   validationLatencyP99: 'job:token_validation_duration_seconds:p99_rate5m',
   keyLookupRate: 'issuer:jwks_cache_request:rate5m',
@@ -22,8 +21,6 @@ export const RECORDED = {
   idpUp: 'issuer:idp_up:max',
   issuanceRate15m: 'issuer_grant_type_client_id:token_issuance:rate15m',
   issuanceRate1h: 'issuer_grant_type_client_id:token_issuance:rate1h',
-  oauthErrorRate: 'issuer_error_client_id:oauth_error:rate5m',
-  requestErrorRate: 'mode_cause:tokenwatch_request_errors:rate5m',
   /** `mode:tokenwatch_requests:rate<window>` for each SLI window. */
   requestRate: (window: string) => `mode:tokenwatch_requests:rate${window}`,
   /** `mode:tokenwatch_request_errors_per_requests:ratio_rate<window>`: the SLI's error ratio. */
@@ -41,7 +38,6 @@ function validationRules(): RecordingRule[] {
       record: RECORDED.validationFailureRatio,
       expr: `sum without (result) (${RECORDED.validationRate}{${failures}}) / ${RECORDED.validationVolume}`,
     },
-    { record: RECORDED.failureReasonRate, expr: fleetSum(rate(select(METRICS.tokenValidationFailure), '5m')) },
     { record: RECORDED.validationLatencyBuckets, expr: fleetSum(rate(select(METRICS.tokenValidationDuration, { part: 'bucket' }), '5m')) },
     {
       record: RECORDED.validationLatencyP99,
@@ -62,12 +58,11 @@ function eventRules(): RecordingRule[] {
   return [
     { record: RECORDED.issuanceRate15m, expr: fleetSum(rate(select(METRICS.tokenIssuance), '15m')) },
     { record: RECORDED.issuanceRate1h, expr: fleetSum(rate(select(METRICS.tokenIssuance), '1h')) },
-    { record: RECORDED.oauthErrorRate, expr: fleetSum(rate(select(METRICS.oauthErrors), '5m')) },
   ];
 }
 
 function sliRules(): RecordingRule[] {
-  const rules: RecordingRule[] = [{ record: RECORDED.requestErrorRate, expr: fleetSum(rate(select(METRICS.requestErrors), '5m')) }];
+  const rules: RecordingRule[] = [];
   for (const window of SLI_WINDOWS) {
     rules.push({ record: RECORDED.requestRate(window), expr: fleetSum(rate(select(METRICS.requests), window)) });
     rules.push({
