@@ -2,7 +2,7 @@ import { IDP_FETCH_RESULTS, METRICS } from '../../src/observability/catalog/metr
 import { is } from '../promql.js';
 import { RECORDED } from '../rules/recording.js';
 import { FILTER, type DashboardSpec } from './build.js';
-import { quantileBy, rateBy, sel } from './queries.js';
+import { quantiles, rateBy, sel } from './queries.js';
 
 const perPod = [FILTER.namespace, FILTER.pod, FILTER.issuer];
 const success = is(METRICS.jwksFetches, 'result', IDP_FETCH_RESULTS[0]);
@@ -30,10 +30,7 @@ export const authorizationServer: DashboardSpec = {
           description: 'p50 and p99 time of discovery and JWKS requests to the IdP, per endpoint.',
           unit: 's',
           width: 16,
-          queries: [
-            { expr: quantileBy(0.5, ['endpoint'], sel(METRICS.idpRequestDuration, perPod, 'bucket')), legend: 'p50 {{endpoint}}' },
-            { expr: quantileBy(0.99, ['endpoint'], sel(METRICS.idpRequestDuration, perPod, 'bucket')), legend: 'p99 {{endpoint}}' },
-          ],
+          queries: quantiles([0.5, 0.99], ['endpoint'], METRICS.idpRequestDuration, perPod),
         },
         {
           kind: 'timeseries',

@@ -3,7 +3,7 @@ import { GRANT_TYPE_LABELS } from '../../src/idp-events/grant-types.js';
 import { METRICS } from '../../src/observability/catalog/metrics.js';
 import { is, isOneOf } from '../promql.js';
 import { FILTER, type DashboardSpec } from './build.js';
-import { quantileBy, rateBy, sel } from './queries.js';
+import { quantiles, rateBy, sel } from './queries.js';
 
 const validated = [FILTER.namespace, FILTER.pod, FILTER.issuer];
 const events = [FILTER.namespace, FILTER.issuer, FILTER.clientId];
@@ -21,20 +21,14 @@ export const tokenLifecycle: DashboardSpec = {
           title: 'Token lifetime (exp - iat)',
           description: 'Median and p90 lifetime of the tokens validated, per issuer. Long-lived access tokens are a risk if leaked: 5 to 15 minutes is typical.',
           unit: 's',
-          queries: [
-            { expr: quantileBy(0.5, ['issuer'], sel(METRICS.tokenLifetime, validated, 'bucket')), legend: 'p50 {{issuer}}' },
-            { expr: quantileBy(0.9, ['issuer'], sel(METRICS.tokenLifetime, validated, 'bucket')), legend: 'p90 {{issuer}}' },
-          ],
+          queries: quantiles([0.5, 0.9], ['issuer'], METRICS.tokenLifetime, validated),
         },
         {
           kind: 'timeseries',
           title: 'Token age at first validation (now - iat)',
           description: 'Median and p99 age of tokens the first time a replica sees them. Negative ages are clock drift between IdP and pod; very old ones token reuse.',
           unit: 's',
-          queries: [
-            { expr: quantileBy(0.5, ['issuer'], sel(METRICS.tokenAge, validated, 'bucket')), legend: 'p50 {{issuer}}' },
-            { expr: quantileBy(0.99, ['issuer'], sel(METRICS.tokenAge, validated, 'bucket')), legend: 'p99 {{issuer}}' },
-          ],
+          queries: quantiles([0.5, 0.99], ['issuer'], METRICS.tokenAge, validated),
         },
         {
           kind: 'timeseries',
