@@ -5,11 +5,18 @@
  */
 const folder = (name) => `^src/${name}/`;
 
+/**
+ * Label vocabularies: fixed value sets owned by the module that emits them, imported by the metric catalogue and the
+ * monitoring generators. Each is a leaf.
+ */
+const VOCABULARIES = ['auth/reasons\\.ts', 'idp-events/error-codes\\.ts', 'idp-events/grant-types\\.ts', 'server/http/request-observer\\.ts'];
+const VOCABULARY = `^src/(${VOCABULARIES.join('|')})$`;
+
 /** Each folder and the src/ folders it must never import. */
 const forbidden = {
   // Leaves: everything may use them; they use nothing of ours (errors.ts names the auth failure reasons).
   logging: ['.*'],
-  'observability/catalog': ['(?!auth/reasons\\.ts)'],
+  'observability/catalog': [`(?!${VOCABULARIES.join('|')})`],
   config: ['(?!config/|errors\\.ts|auth/reasons\\.ts)'],
   // The validation path: below the servers, above nothing that observes it.
   policy: ['server/', 'observability/', 'detection/', 'alerting/', 'idp-events/', 'main/', 'cli/', 'dev/'],
@@ -47,11 +54,18 @@ module.exports = {
       to: { path: '^src/main/' },
     },
     {
+      name: 'vocabularies-are-leaves',
+      severity: 'error',
+      comment: 'The catalogue and the generators import these; they import nothing of ours.',
+      from: { path: VOCABULARY },
+      to: { path: '^src/' },
+    },
+    {
       name: 'monitoring-reads-the-catalogue-only',
       severity: 'error',
-      comment: 'Rule and dashboard generators run at build time from the metric catalogue, not from the sidecar.',
+      comment: 'Rule and dashboard generators run at build time from the metric catalogue and the label vocabularies.',
       from: { path: '^monitoring/' },
-      to: { path: '^src/', pathNot: '^src/(observability/catalog/|auth/reasons\\.ts)' },
+      to: { path: '^src/', pathNot: [folder('observability/catalog'), VOCABULARY] },
     },
     {
       name: 'src-never-imports-tests-or-bench',

@@ -57,8 +57,8 @@ export function buildDataPlane(
   }
   const listener =
     config.mode === 'proxy'
-      ? buildProxyServer({ config, gate, identityHeaderNames: identity.headerNames, spoofObserver, logger, upstreamObserver: metrics })
-      : httpListener(buildForwardAuthServer({ config, gate, answers, identityHeaderNames: identity.headerNames, spoofObserver, logger }));
+      ? buildProxyServer({ config, gate, identityHeaderNames: identity.headerNames, spoofObserver, logger, upstreamObserver: metrics, requestObserver: metrics })
+      : httpListener(buildForwardAuthServer({ config, gate, answers, identityHeaderNames: identity.headerNames, spoofObserver, logger, requestObserver: metrics }));
   // Past the bound, Node closes a new connection on arrival: a flood of connections costs file descriptors and
   // memory up to here, not until the pod is killed.
   listener.httpServer.maxConnections = config.limits.connections;

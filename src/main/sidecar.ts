@@ -44,6 +44,7 @@ export async function startSidecar(config: Config, logger: Logger, options: Side
     issuers: config.issuers.map((issuer) => issuer.issuer),
     routeScopes: [...new Set(config.routes.flatMap((route) => route.scopes))],
     tokenCacheEntries: () => tokenCache.size,
+    dataPlaneMode: config.mode === 'events' ? undefined : config.mode,
   });
   const dataPlane = config.mode === 'events' ? undefined : buildDataPlane(config, { logger, metrics, tokenCache, tracing, observeValidations: options.observeValidations });
   const issuers = dataPlane?.issuers ?? [];

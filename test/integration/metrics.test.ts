@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { FAILURE_REASONS } from '../../src/auth/reasons.js';
+import { requestPerFailureReason } from '../support/failing-requests.js';
 import { useJwksServer } from '../support/jwks-server.js';
 import { bearer, sampleValue, useTestSidecar } from '../support/sidecar.js';
-import { compact, createSigningKey, epoch, signWith, unsigned, withClaims } from '../support/tokens.js';
+import { epoch } from '../support/tokens.js';
 import { promtoolCheckMetrics } from '../support/tools.js';
 
 const idp = useJwksServer();
@@ -21,26 +22,7 @@ const sidecar = useTestSidecar(() => {
 
 const claims = (extra: Record<string, unknown> = {}) => ({ aud: 'orders-api', sub: 'u', scope: 'read:orders write:orders', ...extra });
 
-/** One request per failure reason, with the issuer label each should carry. */
-async function failingRequests(): Promise<Array<[string, RequestInit, string]>> {
-  const issuer = idp().issuer;
-  const rogue = await createSigningKey('RS256', 'rogue');
-  const good = await idp().sign(claims());
-  return [
-    ['missing_token', {}, 'unknown'],
-    ['malformed', bearer('not-a-jwt'), 'unknown'],
-    ['disallowed_algorithm', bearer(unsigned({ ...claims(), iss: issuer, exp: epoch(60) })), issuer],
-    ['unknown_key', bearer(await signWith(rogue.privateKey, { alg: 'RS256', kid: 'rogue' }, { ...claims(), iss: issuer, exp: epoch(60) })), issuer],
-    ['invalid_signature', bearer(withClaims(good, { sub: 'admin' })), issuer],
-    ['expired', bearer(await idp().sign(claims({ iat: epoch(-600), exp: epoch(-300) }))), issuer],
-    ['not_yet_valid', bearer(await idp().sign(claims({ nbf: epoch(600) }))), issuer],
-    ['invalid_issuer', bearer(await idp().sign(claims({ iss: 'https://elsewhere.example.com' }))), 'unknown'],
-    ['invalid_audience', bearer(await idp().sign(claims({ aud: 'billing' }))), issuer],
-    ['invalid_claims', bearer(await idp().sign(claims({ exp: undefined }))), issuer],
-    ['insufficient_scope', bearer(await idp().sign(claims({ scope: 'read:reports' }))), issuer],
-    ['jwks_unavailable', bearer(compact({ alg: 'RS256', kid: 'k' }, { ...claims(), iss: downIdp().issuer, exp: epoch(60) }, 'c2ln')), downIdp().issuer],
-  ];
-}
+const failingRequests = () => requestPerFailureReason(idp(), downIdp().issuer);
 
 describe('metrics on /metrics', () => {
   test('each failure reason moves token_validation_failure_total{reason, issuer} and token_validation_total{result="failure"} by one', async () => {
@@ -108,6 +90,11 @@ describe('metrics on /metrics', () => {
     expect(text).toMatch(/^tokenwatch_build_info\{version="\d+\.\d+\.\d+"\} 1$/m);
     expect(text).toContain('process_cpu_seconds_total');
     expect(text).toContain('nodejs_eventloop_lag_seconds');
+  });
+
+  test('throttled refetches are counted from zero for every configured issuer before the first one', async () => {
+    const text = await sidecar().metricsText();
+    expect(text).toContain(`jwks_refetch_throttled_total{issuer="${downIdp().issuer}"} 0`);
   });
 
   test('no token or part of one appears in the exposition', async () => {

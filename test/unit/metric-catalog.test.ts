@@ -9,7 +9,7 @@ const CATALOG: readonly MetricDefinition[] = Object.values(METRICS);
 
 /** A registry holding every metric tokenwatch can register, as the sidecar builds it. */
 async function everyRegisteredMetric(): Promise<Map<string, { type: string; help: string; labels: Set<string> }>> {
-  const metrics = new ValidationMetrics({ version: 'test', issuers: ['https://idp.example.com'], routeScopes: ['read'], tokenCacheEntries: () => 0 });
+  const metrics = new ValidationMetrics({ version: 'test', issuers: ['https://idp.example.com'], routeScopes: ['read'], tokenCacheEntries: () => 0, dataPlaneMode: 'proxy' });
   const server = { on: () => undefined, getConnections: (done: (error: null, count: number) => void) => done(null, 0) };
   metrics.watchListener(server as never);
   idpEventMetrics(metrics.registry);

@@ -1,4 +1,7 @@
 import { FAILURE_REASONS } from '../../auth/reasons.js';
+import { ERROR_LABELS } from '../../idp-events/error-codes.js';
+import { GRANT_TYPE_LABELS } from '../../idp-events/grant-types.js';
+import { DATA_PLANE_MODES, OWN_FAILURE_CAUSES } from '../../server/http/request-observer.js';
 
 /**
  * Every metric tokenwatch exposes, defined once (Envoy's `stats.h`): the registry is built from these entries,
@@ -100,7 +103,7 @@ export const METRICS = {
     name: 'identity_header_spoof_total',
     type: 'counter',
     help: 'Requests carrying a client-sent alias of an identity header (X_Auth_Subject): dropped in proxy mode, refused in authz mode.',
-    labels: { mode: ['proxy', 'authz'] },
+    labels: { mode: DATA_PLANE_MODES },
     emitter: VALIDATION,
   }),
   jwksCacheRequests: metric({
@@ -136,6 +139,13 @@ export const METRICS = {
     name: 'jwks_stale',
     type: 'gauge',
     help: '1 while the last good keys are served past their max age (IdP unreachable), else 0.',
+    labels: { issuer: CONFIGURED_ISSUER },
+    emitter: VALIDATION,
+  }),
+  jwksUsableUntil: metric({
+    name: 'jwks_usable_until_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time until which the last good keys may be used (last successful fetch + max age + jwksMaxStale); absent until keys first load.',
     labels: { issuer: CONFIGURED_ISSUER },
     emitter: VALIDATION,
   }),
@@ -175,6 +185,20 @@ export const METRICS = {
     labels: { status_class: UPSTREAM_STATUS_CLASSES },
     // An app behind a sidecar often answers within a millisecond or two: finer at the bottom than the IdP's.
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    emitter: VALIDATION,
+  }),
+  requests: metric({
+    name: 'tokenwatch_requests_total',
+    type: 'counter',
+    help: 'Requests that reached the data-plane listener; a connection shed at limits.connections counts as one.',
+    labels: { mode: DATA_PLANE_MODES },
+    emitter: VALIDATION,
+  }),
+  requestErrors: metric({
+    name: 'tokenwatch_request_errors_total',
+    type: 'counter',
+    help: 'Requests tokenwatch failed itself (its own 5xx, or a shed connection), by cause: the errors of its availability SLI.',
+    labels: { mode: DATA_PLANE_MODES, cause: OWN_FAILURE_CAUSES },
     emitter: VALIDATION,
   }),
   listenerConnections: metric({
@@ -223,14 +247,14 @@ export const METRICS = {
     name: 'token_issuance_total',
     type: 'counter',
     help: 'Tokens minted by the IdP (one per grant), by grant type and client, from its event log.',
-    labels: { issuer: EVENT_ISSUER, grant_type: { boundedBy: 'the fixed set in idp-events/grant-types.ts, plus `other`' }, client_id: EVENT_CLIENT },
+    labels: { issuer: EVENT_ISSUER, grant_type: GRANT_TYPE_LABELS, client_id: EVENT_CLIENT },
     emitter: IDP_EVENTS,
   }),
   oauthErrors: metric({
     name: 'oauth_error_total',
     type: 'counter',
     help: 'OAuth/OIDC errors in the IdP event log, by error code and client.',
-    labels: { issuer: EVENT_ISSUER, error: { boundedBy: 'the fixed set in idp-events/error-codes.ts, plus `other`' }, client_id: EVENT_CLIENT },
+    labels: { issuer: EVENT_ISSUER, error: ERROR_LABELS, client_id: EVENT_CLIENT },
     emitter: IDP_EVENTS,
   }),
   activeSessions: metric({

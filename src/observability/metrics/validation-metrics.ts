@@ -9,7 +9,8 @@ import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../../auth/k
 import type { IdpFetchResult } from '../../auth/idp-fetch.js';
 import type { GateObserver, ValidationRecord } from '../../server/gate/ports.js';
 import type { UpstreamObserver, UpstreamStatusClass } from '../../server/proxy/exchange.js';
-import { SPOOF_MODES, type IdentitySpoof, type IdentitySpoofObserver } from '../../server/gate/identity-aliases.js';
+import type { IdentitySpoof, IdentitySpoofObserver } from '../../server/gate/identity-aliases.js';
+import { DATA_PLANE_MODES, OWN_FAILURE_CAUSES, type DataPlaneMode, type OwnFailureCause, type RequestObserver } from '../../server/http/request-observer.js';
 import { METRICS, OTHER, UNKNOWN_ISSUER, metricOptions, type MetricDefinition } from '../catalog/metrics.js';
 
 
@@ -21,6 +22,12 @@ interface IssuerSlots {
   readonly reasons: Readonly<Record<FailureReason, CounterSlot>>;
   readonly lifetime: HistogramSlot;
   readonly age: HistogramSlot;
+}
+
+/** Requests of the data plane and those tokenwatch failed itself: its availability SLI. */
+interface RequestSlots {
+  readonly received: CounterSlot;
+  readonly failed: Readonly<Record<OwnFailureCause, CounterSlot>>;
 }
 
 /** Key lookups of one configured issuer's JWKS cache. */
@@ -35,6 +42,8 @@ export interface MetricsOptions {
   /** Scopes named in routes: the only values of the `scope` label besides `other`. */
   routeScopes: readonly string[];
   tokenCacheEntries: () => number;
+  /** The mode serving requests; undefined in `mode: events`, which serves none and so counts none. */
+  dataPlaneMode: DataPlaneMode | undefined;
 }
 
 /**
@@ -42,7 +51,7 @@ export interface MetricsOptions {
  * `reason`, `result` and `endpoint` are fixed sets, `issuer` the configured set plus `unknown`, `scope` the
  * route scopes plus `other`.
  */
-export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver, IdentitySpoofObserver {
+export class ValidationMetrics implements KeyStoreObserver, GateObserver, UpstreamObserver, IdentitySpoofObserver, RequestObserver {
   readonly registry = new Registry();
 
   private readonly validationTotal = new HotCounter({
@@ -70,6 +79,16 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     registers: [this.registry],
     collect: () => {
       for (const store of this.keyStores) this.jwksStale.labels(store.issuer).set(store.status().state === 'fresh' ? 0 : 1);
+    },
+  });
+  readonly jwksUsableUntil = new Gauge({
+    ...metricOptions(METRICS.jwksUsableUntil),
+    registers: [this.registry],
+    collect: () => {
+      for (const store of this.keyStores) {
+        const { usableUntil } = store.status();
+        if (usableUntil !== undefined) this.jwksUsableUntil.labels(store.issuer).set(usableUntil / 1000);
+      }
     },
   });
   readonly jwksKeyChanges = new Counter({
@@ -112,6 +131,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   private readonly scopeSlots = new Map<string, CounterSlot>();
   private readonly otherScopeSlot: CounterSlot;
   private readonly durationChildren: Record<'success' | 'failure', Record<'hit' | 'miss', HistogramSlot>>;
+  private readonly requestSlots: RequestSlots | undefined;
   /** Made at a status class's first answer: forward-auth mode never shows upstream series. */
   private readonly upstreamSlots: Partial<Record<UpstreamStatusClass, HistogramSlot>> = {};
 
@@ -143,7 +163,8 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
         age: this.tokenAge.slot({ issuer }),
       });
     }
-    for (const mode of SPOOF_MODES) this.identityHeaderSpoofs.labels(mode);
+    for (const mode of DATA_PLANE_MODES) this.identityHeaderSpoofs.labels(mode);
+    if (options.dataPlaneMode !== undefined) this.requestSlots = requestSlots(this.registry, options.dataPlaneMode);
     for (const scope of options.routeScopes) this.scopeSlots.set(scope, this.scopeTotal.slot({ scope }));
     this.otherScopeSlot = this.scopeTotal.slot({ scope: OTHER });
     const duration = (result: string, cache: string) => this.validationDuration.slot({ result, cache });
@@ -153,7 +174,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     };
     for (const issuer of options.issuers) {
       this.keyLookupSlots.set(issuer, { requests: this.jwksRequests.slot({ issuer }), misses: this.jwksMisses.slot({ issuer }) });
-      this.jwksRefetchThrottled.labels(issuer);
+      this.jwksRefetchThrottled.labels(issuer).inc(0);
       this.idpUp.labels(issuer).set(0);
       this.jwksStale.labels(issuer).set(0);
       this.jwksKeys.labels(issuer).set(0);
@@ -167,6 +188,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     else if (cache === 'miss') this.cacheMisses.pending += 1;
     if (failure) {
       issuer.failure.pending += 1;
+      if (failure.reason === 'jwks_unavailable' && !record.letThrough) this.requestFailed('jwks_unavailable');
       issuer.reasons[failure.reason].pending += 1;
       this.durationChildren.failure[cache ?? 'miss'].observe(record.seconds);
       return;
@@ -211,6 +233,14 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     if (!found) slots.misses.pending += 1;
   }
 
+  requestReceived(): void {
+    this.requestSlots!.received.pending += 1;
+  }
+
+  requestFailed(cause: OwnFailureCause): void {
+    this.requestSlots!.failed[cause].pending += 1;
+  }
+
   upstreamAnswered(statusClass: UpstreamStatusClass, seconds: number): void {
     (this.upstreamSlots[statusClass] ??= this.upstreamDuration.slot({ status_class: statusClass })).observe(seconds);
   }
@@ -230,7 +260,12 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
    */
   watchListener(server: Server): void {
     const dropped = new Counter({ ...metricOptions(METRICS.listenerConnectionsDropped), registers: [this.registry] });
-    server.on('drop', () => dropped.inc());
+    server.on('drop', () => {
+      dropped.inc();
+      // A shed connection carried at least one request that tokenwatch failed.
+      this.requestReceived();
+      this.requestFailed('connection_shed');
+    });
     new Gauge({
       ...metricOptions(METRICS.listenerConnections),
       registers: [this.registry],
@@ -247,6 +282,13 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
 }
 
 export type { FailureReason };
+
+function requestSlots(registry: Registry, mode: DataPlaneMode): RequestSlots {
+  const failures = new HotCounter({ ...metricOptions(METRICS.requestErrors), registers: [registry] });
+  const failed = {} as Record<OwnFailureCause, CounterSlot>;
+  for (const cause of OWN_FAILURE_CAUSES) failed[cause] = failures.slot({ mode, cause });
+  return { received: new HotCounter({ ...metricOptions(METRICS.requests), registers: [registry] }).slot({ mode }), failed };
+}
 
 /** A counter that follows a running total kept elsewhere, read at scrape time. */
 function countedFrom(registry: Registry, definition: MetricDefinition, total: () => number): void {

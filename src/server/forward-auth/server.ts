@@ -7,6 +7,7 @@ import type { Answers, Denial } from '../gate/answers.js';
 import { originalRequest } from './original-request.js';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';
 import { IdentityHeaderAliases, identitySpoof, type IdentitySpoofObserver } from '../gate/identity-aliases.js';
+import type { RequestObserver } from '../http/request-observer.js';
 
 export interface ForwardAuthServerDeps {
   config: Pick<Config, 'authz' | 'limits'>;
@@ -17,6 +18,8 @@ export interface ForwardAuthServerDeps {
   /** Told of every check refused for an alias of an identity header: `identity_header_spoof_total`, audit log. */
   spoofObserver: IdentitySpoofObserver;
   logger: Logger;
+  /** Told of every check and of each one tokenwatch fails itself: the availability SLI. */
+  requestObserver?: RequestObserver;
 }
 
 /**
@@ -35,7 +38,7 @@ const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2
  * (docs/decisions/0003-forward-auth-hot-path.md). Answers are written from header lists built once per distinct answer,
  * together at the end of the event-loop turn that decided them (answer-batch.ts, decision 0006).
  */
-export function buildForwardAuthServer({ config, gate, answers, identityHeaderNames, spoofObserver, logger }: ForwardAuthServerDeps): Server {
+export function buildForwardAuthServer({ config, gate, answers, identityHeaderNames, spoofObserver, logger, requestObserver }: ForwardAuthServerDeps): Server {
   const { requestSource, pathPrefix } = config.authz;
   const allIdentityHeaders = identityHeaderNames.join(',');
   const aliases = new IdentityHeaderAliases(identityHeaderNames);
@@ -84,6 +87,7 @@ export function buildForwardAuthServer({ config, gate, answers, identityHeaderNa
 
   function onFailure(response: ServerResponse, error: unknown): void {
     logger.error({ event: 'check_failed', error: (error as Error).message }, 'forward-auth check failed');
+    requestObserver?.requestFailed('internal_error');
     if (!response.headersSent) response.writeHead(500, INTERNAL_ERROR);
     response.end('{}');
   }
@@ -91,6 +95,7 @@ export function buildForwardAuthServer({ config, gate, answers, identityHeaderNa
   const batch = new AnswerBatch<GateDecision | Denial>(writeAnswer, onFailure);
 
   return createServer({ maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: LISTENER_KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
+    requestObserver?.requestReceived();
     // A check never needs the body; reading it off keeps the connection reusable.
     if (!request.complete) request.resume();
     try {

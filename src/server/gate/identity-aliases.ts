@@ -1,9 +1,8 @@
+import type { DataPlaneMode } from '../http/request-observer.js';
+
 /** Every header with this prefix is tokenwatch's to set, whether or not `claimHeaders` maps a claim to it. */
 export const IDENTITY_PREFIX = 'x-auth-';
 
-/** The data-plane modes that see client headers: the `mode` label of `identity_header_spoof_total`. */
-export const SPOOF_MODES = ['proxy', 'authz'] as const;
-export type SpoofMode = (typeof SPOOF_MODES)[number];
 
 /** At most this many offending names are reported per request, each cut to MAX_REPORTED_NAME characters. */
 const MAX_REPORTED_NAMES = 8;
@@ -16,7 +15,7 @@ const UPPER_X = 0x58;
 
 /** One request that carried a client-sent alias of an identity header. Names only: a value is never reported. */
 export interface IdentitySpoof {
-  readonly mode: SpoofMode;
+  readonly mode: DataPlaneMode;
   readonly method: string;
   /** The request path without its query (a query may carry a token), cut to a bounded length. */
   readonly path: string;
@@ -86,7 +85,7 @@ export class IdentityHeaderAliases {
 }
 
 /** The report of one spoofing request, bounded whatever the client sent. */
-export function identitySpoof(mode: SpoofMode, method: string, target: string, names: readonly string[]): IdentitySpoof {
+export function identitySpoof(mode: DataPlaneMode, method: string, target: string, names: readonly string[]): IdentitySpoof {
   const queryAt = target.indexOf('?');
   const path = queryAt === -1 ? target : target.slice(0, queryAt);
   return {

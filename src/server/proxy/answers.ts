@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 
 /** An answer tokenwatch gives itself in proxy mode when the exchange with the upstream cannot happen. */
-export interface ProxyAnswer {
+export interface ProxyAnswer<Reason extends string = string> {
   readonly status: 400 | 413 | 502 | 503 | 504;
+  readonly reason: Reason;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   /** The headers plus content-length, flat as `writeHead` takes them. */
@@ -11,11 +12,11 @@ export interface ProxyAnswer {
   readonly closingRawHeaders: readonly string[];
 }
 
-function answer(status: ProxyAnswer['status'], error: string, reason: string, description: string): ProxyAnswer {
+function answer<const Reason extends string>(status: ProxyAnswer['status'], error: string, reason: Reason, description: string): ProxyAnswer<Reason> {
   const headers = { 'content-type': 'application/json', 'cache-control': 'no-store' };
   const body = JSON.stringify({ error, reason, error_description: description });
   const rawHeaders = [...Object.entries(headers).flat(), 'content-length', String(Buffer.byteLength(body))];
-  return { status, headers, body, rawHeaders, closingRawHeaders: [...rawHeaders, 'connection', 'close'] };
+  return { status, reason, headers, body, rawHeaders, closingRawHeaders: [...rawHeaders, 'connection', 'close'] };
 }
 
 /** Writes one of tokenwatch's own answers, closing the connection after it when `close` is set. */
@@ -41,7 +42,7 @@ const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUN
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 
 /** 502 or 504 for an exchange with the upstream that failed before its response head arrived. */
-export function upstreamFailure(error: unknown): ProxyAnswer {
+export function upstreamFailure(error: unknown): typeof UPSTREAM_UNREACHABLE | typeof UPSTREAM_FAILED | typeof UPSTREAM_TIMEOUT {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     if (TIMEOUT_CODES.has(code)) return UPSTREAM_TIMEOUT;

@@ -5,6 +5,7 @@ import { BODY_TOO_LARGE, UPSTREAM_FAILED, upstreamFailure, writeProxyAnswer, typ
 import { BodyTooLarge } from './body.js';
 import { responseHeaders } from './response-headers.js';
 import { TokenwatchError } from '../../errors.js';
+import type { RequestObserver } from '../http/request-observer.js';
 
 export type UpstreamStatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'error';
 
@@ -18,6 +19,7 @@ const STATUS_CLASSES: readonly UpstreamStatusClass[] = ['error', '1xx', '2xx', '
 export interface ExchangeContext {
   readonly logger: Logger;
   readonly observer: UpstreamObserver | undefined;
+  readonly requests: RequestObserver | undefined;
 }
 
 /**
@@ -110,11 +112,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     const code = (error as { code?: unknown }).code;
     this.context.logger.warn({ event: 'upstream_error', code, method: this.request.method, path: this.path }, 'upstream request failed');
-    this.sendAnswer(upstreamFailure(error));
+    const failure = upstreamFailure(error);
+    this.context.requests?.requestFailed(failure.reason);
+    this.sendAnswer(failure);
   }
 
   /** 502 for an upstream answer that cannot be relayed; answered first, as aborting reports back here at once. */
   private refuseAnswer(controller: Dispatcher.DispatchController): void {
+    this.context.requests?.requestFailed('upstream_failed');
     this.sendAnswer(UPSTREAM_FAILED);
     controller.abort(new UnsendableStatus());
   }

@@ -8,6 +8,7 @@ import { credentialAndTraceHeaders } from '../forward-auth/original-request.js';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';
 import type { IdentitySpoofObserver } from '../gate/identity-aliases.js';
 import { httpListener, type Listener } from '../http/listener.js';
+import type { RequestObserver } from '../http/request-observer.js';
 import { BODY_TOO_LARGE, SHUTTING_DOWN, writeProxyAnswer } from './answers.js';
 import { BodyLimit, planBody, type BodyPlan } from './body.js';
 import { ProxyExchange, type ExchangeContext, type UpstreamObserver } from './exchange.js';
@@ -26,6 +27,8 @@ export interface ProxyServerDeps {
   logger: Logger;
   /** Told how long each upstream request took to answer (or fail): `upstream_request_duration_seconds`. */
   upstreamObserver?: UpstreamObserver;
+  /** Told of every request and of each one tokenwatch fails itself: the availability SLI. */
+  requestObserver?: RequestObserver;
 }
 
 const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2', 'cache-control', 'no-store', 'connection', 'close'];
@@ -39,7 +42,7 @@ const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2
  * parses a body or routes by URL, and Fastify's reply pipeline plus a Readable per upstream answer cost more than
  * half of a proxied request (docs/decisions/0004-proxy-data-plane.md).
  */
-export function buildProxyServer({ config, gate, identityHeaderNames, spoofObserver, logger, upstreamObserver }: ProxyServerDeps): Listener {
+export function buildProxyServer({ config, gate, identityHeaderNames, spoofObserver, logger, upstreamObserver, requestObserver }: ProxyServerDeps): Listener {
   if (config.upstream === undefined) throw new Error('mode: proxy needs upstream');
   const upstream = new URL(config.upstream);
   const pool = new Pool(upstream.origin, {
@@ -52,7 +55,7 @@ export function buildProxyServer({ config, gate, identityHeaderNames, spoofObser
   const requestHeaders = new UpstreamRequestHeaders(identityHeaderNames, config.forwardToken, upstream.host, spoofObserver);
   const bodyBytes = config.limits.bodyBytes;
   const websockets = new WebSocketProxy({ gate, headers: requestHeaders, upstream, timeoutMs: config.upstreamTimeout, logger });
-  const context: ExchangeContext = { logger, observer: upstreamObserver };
+  const context: ExchangeContext = { logger, observer: upstreamObserver, requests: requestObserver };
 
   function forward(request: IncomingMessage, response: ServerResponse): void {
     const body = planBody(request, bodyBytes);
@@ -85,6 +88,7 @@ export function buildProxyServer({ config, gate, identityHeaderNames, spoofObser
 
   function onFailure(response: ServerResponse, error: unknown): void {
     logger.error({ event: 'proxy_failed', error: (error as Error).message }, 'proxied request failed');
+    requestObserver?.requestFailed('internal_error');
     if (response.headersSent) return void response.destroy();
     response.writeHead(500, INTERNAL_ERROR);
     response.end('{}');
@@ -95,8 +99,12 @@ export function buildProxyServer({ config, gate, identityHeaderNames, spoofObser
   const server = createServer(
     { maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: LISTENER_KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0 },
     (request, response) => {
+      requestObserver?.requestReceived();
       // Once shutdown has begun, requests still arriving on kept-alive connections are turned away.
-      if (!server.listening) return writeProxyAnswer(response, SHUTTING_DOWN, true);
+      if (!server.listening) {
+        requestObserver?.requestFailed('shutting_down');
+        return writeProxyAnswer(response, SHUTTING_DOWN, true);
+      }
       try {
         forward(request, response);
       } catch (error) {
