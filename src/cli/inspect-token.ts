@@ -5,7 +5,7 @@ import { TrustedIssuer } from '../auth/trusted-issuer.js';
 import { TokenValidator } from '../auth/verify.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { configProblemLines } from './check-config.js';
+import { configProblemLines } from './config-problems.js';
 import { TokenDecodeError, decodeCompactJws, readTokenInput, type DecodedToken } from './decode-token.js';
 import { MARKS, formatChecks, formatIso, formatTable, hasFailure, type Check } from './format.js';
 import { checkToken } from './token-checks.js';
@@ -43,7 +43,7 @@ export async function runInspectToken(
     config = await loadConfigFile(options.config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    print(['', ...configProblemLines(options.config, error)]);
+    print(['', ...configProblemLines(error)]);
     return EXIT_UNUSABLE;
   }
   return validateAgainst(token, config, options.config, print);

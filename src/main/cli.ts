@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { runCheckConfig } from '../cli/check-config.js';
+import { configProblemLines } from '../cli/config-problems.js';
 import { runInspectToken } from '../cli/inspect-token.js';
 import { runDevStack } from '../dev/dev-stack.js';
 import { startSidecar } from './sidecar.js';
@@ -79,7 +80,7 @@ async function loadOrExit(file: string) {
     return await loadConfigFile(file);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
+      process.stderr.write(`${configProblemLines(error).join('\n')}\n`);
       process.exit(EXIT_CONFIG);
     }
     throw error;

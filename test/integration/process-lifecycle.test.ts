@@ -38,10 +38,21 @@ describe('tokenwatch run', () => {
     const cli = runCli(['run', '--config', file]);
     expect(await cli.exited).toBe(2);
     const stderr = cli.stderr();
-    for (const path of ['issuers[0].issuer', 'issuers[0].audiences', 'issuers[0].jwksCacheMaxAge', 'routes[0].path', 'routes[0]: unknown key(s): bogus']) {
+    for (const path of ['issuers[0].issuer', 'issuers[0].audiences', 'issuers[0].jwksCacheMaxAge', 'routes[0].path', 'routes[0].bogus: unknown key']) {
       expect(stderr).toContain(path);
     }
     expect(await accepts(port)).toBe(false);
+  });
+
+  test('run and check-config print the same problems in the same words and order', async () => {
+    const file = join(dir, 'misspelt.yaml');
+    await writeFile(file, 'issuers:\n  - issuer: https://idp.example.com\n    audiences: [orders-api]\n    clockTolerence: 5s\nshutdownTimeout: 30\n');
+    const run = runCli(['run', '--config', file]);
+    const check = runCli(['check-config', file]);
+    expect(await run.exited).toBe(2);
+    expect(await check.exited).toBe(2);
+    expect(run.stderr()).toBe(check.stdout());
+    expect(check.stdout()).toContain('  issuers[0].clockTolerence: unknown key; did you mean clockTolerance?\n');
   });
 
   test('no configuration at all exits 2 and says how to give one', async () => {
