@@ -71,7 +71,9 @@ program
   .description('decode a token and, with a config, say which check passes or fails and why (never prints the signature)')
   .argument('<token>', 'the token, or - to read it from standard input')
   .addOption(new Option('-c, --config <file>', 'configuration to validate against').env('TOKENWATCH_CONFIG'))
-  .action(async (token: string, options: { config?: string }) => {
+  .option('--method <method>', 'with --path: the request method', 'GET')
+  .option('--path <path>', 'a request path (and query): match its route and check its scopes, as the sidecar decides it')
+  .action(async (token: string, options: { config?: string; method: string; path?: string }) => {
     process.exitCode = await runInspectToken(token, options, { stdin: process.stdin, stdout: process.stdout });
   });
 
