@@ -1,9 +1,12 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { runCheckConfig } from '../cli/check-config.js';
 import { configProblemLines } from '../cli/config-problems.js';
 import { runInspectToken } from '../cli/inspect-token.js';
+import { LOG_LEVELS } from '../config/schema.js';
 import { runDevStack } from '../dev/dev-stack.js';
 import { startSidecar } from './sidecar.js';
 import { createLogger } from '../logging/logger.js';
@@ -45,13 +48,20 @@ program
   .addOption(new Option('--admin-port <port>', 'admin port').default('9464'))
   .addOption(new Option('--idp-port <port>', 'embedded IdP port').default('9400'))
   .addOption(new Option('--upstream-port <port>', 'demo upstream port').default('3000'))
-  .action(async (options: { mode: 'proxy' | 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string }) => {
+  .addOption(new Option('--log-level <level>', 'log level; info shows one token_validated event per validation').choices([...LOG_LEVELS]).default('info'))
+  .option('--state-dir <dir>', 'where the signing key, client secrets and configuration are kept across runs', '.tokenwatch-dev')
+  .option('--reset', 'delete the state directory first: new signing key and client secrets', false)
+  .action(async (options: { mode: 'proxy' | 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string; logLevel: string; stateDir: string; reset: boolean }) => {
     const stack = await runDevStack({
       mode: options.mode,
       port: Number(options.port),
       adminPort: Number(options.adminPort),
       idpPort: Number(options.idpPort),
       upstreamPort: Number(options.upstreamPort),
+      logLevel: options.logLevel,
+      stateDir: resolve(options.stateDir),
+      reset: options.reset,
+      command: commandHere(),
       out: process.stdout,
     });
     onStopSignal(() => stack.stop());
@@ -87,6 +97,15 @@ async function loadOrExit(file: string) {
     }
     throw error;
   }
+}
+
+/**
+ * How a person runs this CLI from the working directory, for printed commands: in the clone itself `npx tokenwatch`
+ * (npm runs the package's own bin), elsewhere `tokenwatch` (installed, or put on PATH with npm link).
+ */
+function commandHere(): string {
+  const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+  return resolve(process.cwd()) === resolve(packageRoot) ? 'npx tokenwatch' : 'tokenwatch';
 }
 
 /** SIGTERM and SIGINT stop gracefully; a second signal exits at once. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
-import { runCli } from '../support/cli-process.js';
+import { CLI, runCli } from '../support/cli-process.js';
 import { eventually } from '../support/eventually.js';
 import { sampleValue } from '../support/sidecar.js';
 import { startJwksServer } from '../support/jwks-server.js';
@@ -87,7 +87,7 @@ describe('tokenwatch run', () => {
 });
 
 describe('tokenwatch dev', () => {
-  const cli = runCli(['dev', '--port', '0', '--admin-port', '0', '--idp-port', '0', '--upstream-port', '0']);
+  const cli = runCli(['dev', '--port', '0', '--admin-port', '0', '--idp-port', '0', '--upstream-port', '0', '--state-dir', join(dir, 'dev-state')]);
   afterAll(async () => {
     if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
   });
@@ -131,6 +131,29 @@ describe('tokenwatch dev', () => {
       expect(sampleValue(text, 'token_issuance_total', { grant_type: 'client_credentials', client_id: 'reporting-service' })).toBe(1);
       expect(sampleValue(text, 'token_validation_total', { result: 'success' })).toBe(2);
     });
+  });
+
+  test('the audit log shows one token_validated event per validation, successes included', async () => {
+    // So far: the four printed curl requests, and the one with a spoofed header.
+    const validated = () => cli.stdout().split('\n').filter((line) => line.includes('"event":"token_validated"'));
+    await eventually(() => expect(validated()).toHaveLength(5));
+    expect(validated().filter((line) => line.includes('"validation_result":"success"'))).toHaveLength(2);
+  });
+
+  test('the printed inspect-token line explains the 403 with the configuration the stack runs with', async () => {
+    const lines = cli.stdout().split('\n').map((line) => line.trim());
+    const other = lines.find((line) => line.startsWith('OTHER=$(curl'))!;
+    const inspect = lines.find((line) => line.includes(' inspect-token --config '))!;
+    expect(inspect).toMatch(/^(npx )?tokenwatch inspect-token --config \S+config\.yaml --method GET --path \/api\/orders\/42 "\$OTHER"$/);
+    const script = `${other}\n${inspect.replace(/^(npx )?tokenwatch /, `"${process.execPath}" "${CLI}" `)}`;
+    const run = await execFileAsync('bash', ['-c', script], { timeout: 20_000 }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/route\s+✓\s+routes\[1\] \/api\/orders\/\*\* GET, HEAD: requires read:orders/);
+    expect(run.stdout).toMatch(/scopes\s+✗\s+missing read:orders/);
+    expect(run.stdout).toMatch(/decision\s+✗\s+refused: the sidecar answers HTTP 403 insufficient_scope/);
   });
 
   test('Ctrl-C stops everything cleanly', async () => {
