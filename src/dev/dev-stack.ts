@@ -33,8 +33,6 @@ export interface DevStack {
   dataPlaneUrl: string;
   adminUrl: string;
   upstreamUrl: string;
-  /** The configuration tokenwatch runs with, as YAML: for `inspect-token --config`. */
-  configFile: string;
   stop(): Promise<void>;
 }
 
@@ -80,7 +78,8 @@ export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
   const config = validateConfig(raw, 'tokenwatch dev');
   const configFile = join(options.stateDir, 'config.yaml');
   await writeFile(configFile, `# The configuration \`tokenwatch dev\` runs with, written at each start (for inspect-token --config).\n${stringify(raw)}`);
-  const sidecar = await startSidecar(config, createLogger(config.logLevel));
+  const logger = createLogger(config.logLevel);
+  const sidecar = await startSidecar(config, logger);
   await Promise.all(sidecar.issuers.map((issuer) => issuer.keys.refresh()));
 
   options.out.write(
@@ -96,7 +95,7 @@ export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
       stateDir: shown(options.stateDir),
       configFile: shown(configFile),
       freshState: fresh,
-      auditShown: sidecar.config.logLevel === 'info' || sidecar.config.logLevel === 'debug' || sidecar.config.logLevel === 'trace',
+      auditShown: logger.isLevelEnabled('info'),
       command: options.command,
     }),
   );
@@ -106,7 +105,6 @@ export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
     dataPlaneUrl: sidecar.dataPlaneUrl,
     adminUrl: sidecar.adminUrl,
     upstreamUrl: upstream.url,
-    configFile,
     async stop() {
       await sidecar.shutdown();
       await Promise.all([upstream.stop(), idp.stop()]);
@@ -118,7 +116,7 @@ export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
 /** A path as a person would type it here: relative to the working directory when it is under it. */
 function shown(path: string): string {
   const fromHere = relative(process.cwd(), path);
-  return fromHere.startsWith('..') || isAbsolute(fromHere) ? path : fromHere;
+  return fromHere.startsWith('..') || isAbsolute(fromHere) ? path : fromHere || '.';
 }
 
 interface BannerFacts {

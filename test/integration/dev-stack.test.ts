@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { runCli, runProcess, type CliProcess } from '../support/cli-process.js';
 import { eventually } from '../support/eventually.js';
+import { acceptsConnections, freePort } from '../support/lifecycle.js';
 
 /**
  * `tokenwatch dev` across runs (its state directory) and under `npm start` (signals to npm's process). Every run
@@ -18,21 +18,9 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const STARTED = /curl -s .*\/metrics/;
 const STOP_BOUND_MS = 20_000;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function accepts(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(port), hostname);
-    socket.on('connect', () => (socket.destroy(), resolve(true)));
-    socket.on('error', () => resolve(false));
-  });
+  return acceptsConnections(Number(port), hostname);
 }
 
 /** What a started dev stack printed: its four listeners and the orders client's credentials. */

@@ -1,34 +1,18 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import { CLI, runCli } from '../support/cli-process.js';
 import { eventually } from '../support/eventually.js';
+import { acceptsConnections, freePort } from '../support/lifecycle.js';
 import { sampleValue } from '../support/sidecar.js';
 import { startJwksServer } from '../support/jwks-server.js';
 import { createSigningKey, epoch, signWith } from '../support/tokens.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'tokenwatch-cli-'));
 const execFileAsync = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.on('connect', () => (socket.destroy(), resolve(true)));
-    socket.on('error', () => resolve(false));
-  });
-}
 
 describe('tokenwatch run', () => {
   test('a bad config prints every problem with its key path and exits 2 before anything listens', async () => {
@@ -41,7 +25,7 @@ describe('tokenwatch run', () => {
     for (const path of ['issuers[0].issuer', 'issuers[0].audiences', 'issuers[0].jwksCacheMaxAge', 'routes[0].path', 'routes[0].bogus: unknown key']) {
       expect(stderr).toContain(path);
     }
-    expect(await accepts(port)).toBe(false);
+    expect(await acceptsConnections(port)).toBe(false);
   });
 
   test('run and check-config print the same problems in the same words and order', async () => {
