@@ -99,7 +99,7 @@ async function validateAgainst(
         throw error;
       },
     );
-    print(['', `checks against ${file}`, ...formatChecks(checks), '', ...verdictLines(verdict, checks)]);
+    print(['', `checks against ${file}`, ...formatChecks(checks), '', ...verdictLines(verdict, checks, request !== undefined)]);
     if (request === undefined) return verdict === undefined ? EXIT_ACCEPTED : EXIT_REJECTED;
 
     // The sidecar's own access decision, with nothing observing it: route, token and scopes exactly as served.
@@ -123,10 +123,10 @@ function decisionVerdict(decision: GateDecision): Check {
   return { name: 'decision', status: 'fail', detail: `refused: the sidecar answers HTTP ${denial.status} ${reason ?? ''} (${description ?? ''})` };
 }
 
-function verdictLines(failure: AuthFailure | undefined, checks: readonly Check[]): string[] {
+function verdictLines(failure: AuthFailure | undefined, checks: readonly Check[], routeGiven: boolean): string[] {
   const verdict: Check =
     failure === undefined
-      ? { name: 'verdict', status: 'pass', detail: 'accepted by the validator (the route may still require scopes)' }
+      ? { name: 'verdict', status: 'pass', detail: `accepted by the validator (${routeGiven ? 'the route and its scopes follow' : 'a route may still require scopes: give --method and --path'})` }
       : {
           name: 'verdict',
           status: 'fail',
