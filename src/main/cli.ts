@@ -33,11 +33,12 @@ program
     }
     const config = await loadOrExit(options.config);
     const logger = createLogger(config.logLevel);
-    const sidecar = await startSidecar(config, logger);
+    const starting = startSidecar(config, logger);
     onStopSignal(async () => {
-      await sidecar.shutdown();
+      await (await starting).shutdown();
       logger.flush();
     });
+    await starting;
   });
 
 program
@@ -52,7 +53,7 @@ program
   .option('--state-dir <dir>', 'where the signing key, client secrets and configuration are kept across runs', '.tokenwatch-dev')
   .option('--reset', 'delete the state directory first: new signing key and client secrets', false)
   .action(async (options: { mode: 'proxy' | 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string; logLevel: string; stateDir: string; reset: boolean }) => {
-    const stack = await runDevStack({
+    const starting = runDevStack({
       mode: options.mode,
       port: Number(options.port),
       adminPort: Number(options.adminPort),
@@ -64,7 +65,8 @@ program
       command: commandHere(),
       out: process.stdout,
     });
-    onStopSignal(() => stack.stop());
+    onStopSignal(async () => (await starting).stop());
+    await starting;
   });
 
 program
@@ -108,7 +110,11 @@ function commandHere(): string {
   return resolve(process.cwd()) === resolve(packageRoot) ? 'npx tokenwatch' : 'tokenwatch';
 }
 
-/** SIGTERM and SIGINT stop gracefully; a second signal exits at once. */
+/**
+ * SIGTERM and SIGINT stop gracefully; a second signal exits at once. Installed before start-up begins: a signal
+ * that arrives while listeners open (or just after the process said it was up) waits for the start, then stops,
+ * instead of killing the process with its work half done.
+ */
 function onStopSignal(stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
