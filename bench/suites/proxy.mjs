@@ -39,28 +39,44 @@ const SERVERS = {
 };
 
 /**
- * Rows, in both sections (`server` at saturation, `nearServer` at the fixed rate). `probes`: what the server must
- * answer before it is measured, with the hot token, with no token and with the hot token's signature tampered with
- * (a proxy that does not check signatures must not print a figure for "validating").
+ * Rows: `server` at saturation, `nearServer` at the fixed rate (rows without one are measured at saturation only).
+ * `tokens`: the token file every request carries; `expect`: 'ok' (every answer 2xx) or 'refused' (none).
+ * `probes`: what the server must answer before it is measured, with the hot token, with no token and with the hot
+ * token's signature tampered with (a proxy that does not check signatures must not print a figure for "validating").
  */
 const SCENARIOS = [
-  { id: 'bare', label: 'bare upstream alone (node:http, on core 0)', server: 'bare', nearServer: 'bare', probes: { hot: 200, none: 200 } },
+  { id: 'bare', label: 'bare upstream alone (node:http, on core 0)', server: 'bare', nearServer: 'bare', tokens: 'hot', expect: 'ok', probes: { hot: 200, none: 200 } },
   {
     id: 'tokenwatch',
     label: 'tokenwatch proxy, hot RS256 token (cache hit)',
     server: 'tokenwatch',
     nearServer: 'tokenwatch-near',
+    tokens: 'hot',
+    expect: 'ok',
     probes: { hot: 200, none: 401, tampered: 401 },
   },
-  { id: 'nginx', label: 'NGINX proxy_pass, no auth', server: 'nginx', nearServer: 'nginx-near', probes: { hot: 200, none: 200 } },
+  {
+    // Refusals keep the connection (docs/proxy.md): wrk's keep-alive connections stay open, as a client's would.
+    id: 'tokenwatch-refused',
+    label: 'tokenwatch proxy, tampered RS256 signature (401)',
+    server: 'tokenwatch',
+    tokens: 'tampered',
+    expect: 'refused',
+    probes: { tampered: 401 },
+  },
+  { id: 'nginx', label: 'NGINX proxy_pass, no auth', server: 'nginx', nearServer: 'nginx-near', tokens: 'hot', expect: 'ok', probes: { hot: 200, none: 200 } },
   {
     id: 'apache',
     label: 'Apache mod_auth_openidc, same token + JWKS',
     server: 'apache',
     nearServer: 'apache-near',
+    tokens: 'hot',
+    expect: 'ok',
     probes: { hot: 200, none: 401, tampered: 401 },
   },
 ];
+
+const FIXED_RATE = SCENARIOS.filter((scenario) => scenario.nearServer !== undefined);
 
 const TARGETS = { vsNginx: 0.5, vsApache: 1.5, addedP50Us: 500, addedP90Us: 1500 };
 
@@ -90,7 +106,13 @@ async function prepareFixtures(workDir, progress) {
   // https: mod_auth_openidc 2.4 refuses a plain-http OIDCOAuthVerifyJwksUri. tokenwatch fetches the same URL.
   const jwks = await startJwksServer(key.publicJwk, { tls });
   const [hot] = await signTokens(key, jwks.issuer, 1);
-  return { jwks, certFile: tls.certFile, cert: tls.cert, token: { hot, tampered: tamperSignature(hot) }, load: { ...REQUEST, tokensFile: await writeTokenFile(workDir, 'hot.txt', [hot]) } };
+  const token = { hot, tampered: tamperSignature(hot) };
+  const load = {
+    hot: { ...REQUEST, tokensFile: await writeTokenFile(workDir, 'hot.txt', [token.hot]) },
+    // One token is enough: a token whose signature fails is never cached, so each request verifies it anew.
+    tampered: { ...REQUEST, tokensFile: await writeTokenFile(workDir, 'tampered.txt', [token.tampered]) },
+  };
+  return { jwks, certFile: tls.certFile, cert: tls.cert, token, load };
 }
 
 async function startServers(ids, fixtures, progress, profileDir) {
@@ -129,8 +151,8 @@ async function probe(server, scenario, fixtures) {
   }
 }
 
-async function measureSaturation(server, fixtures, { warmupMs, durationMs, connections }) {
-  const target = { url: server.url, load: fixtures.load, expect: 'ok', connections };
+async function measureSaturation(server, scenario, fixtures, { warmupMs, durationMs, connections }) {
+  const target = { url: server.url, load: fixtures.load[scenario.tokens], expect: scenario.expect, connections };
   await saturate({ ...target, durationMs: warmupMs });
   return saturate({ ...target, durationMs });
 }
@@ -147,15 +169,15 @@ export async function run({ options, workDir, progress }) {
       servers = await startServers(Object.keys(SERVERS), fixtures, progress);
       for (const scenario of SCENARIOS) {
         await probe(servers[scenario.server], scenario, fixtures);
-        await probe(servers[scenario.nearServer], scenario, fixtures);
+        if (scenario.nearServer) await probe(servers[scenario.nearServer], scenario, fixtures);
       }
       for (const scenario of SCENARIOS) {
-        const result = await measureSaturation(servers[scenario.server], fixtures, options);
+        const result = await measureSaturation(servers[scenario.server], scenario, fixtures, options);
         (measured.saturation[scenario.id] ??= []).push(result);
         progress(`run ${round}/${runs}  ${scenario.label.padEnd(48)} ${formatRps(result.rps)} req/s  p50 ${formatMs(result.latencyUs.p50)} ms`);
       }
-      for (const scenario of SCENARIOS) {
-        const result = await fixedRate({ url: servers[scenario.nearServer].url, load: fixtures.load, expect: 'ok', rate, warmupMs, durationMs });
+      for (const scenario of FIXED_RATE) {
+        const result = await fixedRate({ url: servers[scenario.nearServer].url, load: fixtures.load[scenario.tokens], expect: scenario.expect, rate, warmupMs, durationMs });
         (measured.fixedRate[scenario.id] ??= []).push(result);
         progress(`run ${round}/${runs}  ${`${scenario.label} @ ${rate} req/s`.padEnd(48)} p50 ${formatMs(result.latencyUs.p50)} ms  p90 ${formatMs(result.latencyUs.p90)} ms`);
       }
@@ -169,7 +191,7 @@ export async function run({ options, workDir, progress }) {
   }
 }
 
-export const profileScenarios = ['tokenwatch'];
+export const profileScenarios = ['tokenwatch', 'tokenwatch-refused'];
 
 /** The tokenwatch saturation scenario against a server started with `node --cpu-prof`. */
 export async function profile(scenarioId, { options, workDir, progress, profileDir }) {
@@ -181,7 +203,7 @@ export async function profile(scenarioId, { options, workDir, progress, profileD
     servers = await startServers(['upstream', 'tokenwatch'], fixtures, progress, profileDir);
     await probe(servers.tokenwatch, scenario, fixtures);
     progress(`profiling: ${scenario.label}`);
-    const result = await measureSaturation(servers.tokenwatch, fixtures, options);
+    const result = await measureSaturation(servers.tokenwatch, scenario, fixtures, options);
     return { label: scenario.label, result };
   } finally {
     await stopServers(servers);
@@ -190,16 +212,16 @@ export async function profile(scenarioId, { options, workDir, progress, profileD
 }
 
 function report(measured, { connections, rate }) {
-  const rows = (runsOf) => SCENARIOS.map((scenario) => ({ id: scenario.id, label: scenario.label, ...summarizeRuns(runsOf[scenario.id]) }));
-  const saturation = rows(measured.saturation);
-  const fixed = rows(measured.fixedRate);
+  const rows = (scenarios, runsOf) => scenarios.map((scenario) => ({ id: scenario.id, label: scenario.label, ...summarizeRuns(runsOf[scenario.id]) }));
+  const saturation = rows(SCENARIOS, measured.saturation);
+  const fixed = rows(FIXED_RATE, measured.fixedRate);
   const find = (list, id) => list.find((row) => row.id === id);
   const [tokenwatch, nginx, apache] = ['tokenwatch', 'nginx', 'apache'].map((id) => find(saturation, id));
   const vsNginx = tokenwatch.rps / nginx.rps;
   const vsApache = tokenwatch.rps / apache.rps;
   const added = (p) => find(fixed, 'tokenwatch').latencyUs[p] - find(fixed, 'bare').latencyUs[p];
   const busy = (results, core) => `${Math.round(median(results.map((result) => result.others.busy[core])) * 100)}%`;
-  const busyShares = (runsOf) => SCENARIOS.map((scenario) => `${scenario.id} ${busy(runsOf[scenario.id], 'serverCore')}/${busy(runsOf[scenario.id], 'loadCore')}`).join(', ');
+  const busyShares = (scenarios, runsOf) => scenarios.map((scenario) => `${scenario.id} ${busy(runsOf[scenario.id], 'serverCore')}/${busy(runsOf[scenario.id], 'loadCore')}`).join(', ');
 
   return {
     sections: [
@@ -229,9 +251,10 @@ function report(measured, { connections, rate }) {
     notes: [
       'every round starts fresh server processes, NGINX and Apache included (a process\'s speed depends on where its memory landed).',
       'placement at saturation: each proxy has core 0 to itself; the upstream it forwards to (one node:http process) shares core 1 with wrk, the same in every proxied row. The bare row is the same upstream program alone on core 0.',
-      `busy share of core 0 / core 1 at saturation (median): ${busyShares(measured.saturation)}. A server core below ~95% busy means that row was paced by core 1 (wrk + upstream), not by the proxy: its req/s is a floor.`,
+      `busy share of core 0 / core 1 at saturation (median): ${busyShares(SCENARIOS, measured.saturation)}. A server core below ~95% busy means that row was paced by core 1 (wrk + upstream), not by the proxy: its req/s is a floor.`,
       `placement at ${rate} req/s: every proxy forwards to the bare row's upstream on core 0 (the fixed-rate generator spins on core 1 by design; an upstream there waits for the scheduler), so each added latency is the proxy hop alone.`,
       'tokenwatch: default token cache, no routes (defaultRoute: authenticate), checks signature, iss, aud, exp/nbf; logLevel: silent. Apache: AuthType oauth20, Require valid-user (signature and exp; iss and aud are not configured to be checked), OIDCCacheType shm, no access log. NGINX: no auth, keepalive 64 upstream connections, access_log off.',
+      'tokenwatch refusing: every request carries the hot token with its signature tampered with (never cached, so each one is a full RS256 check), answered 401 on the same keep-alive connection; NGINX and Apache have no such row.',
       'probes before measuring: tokenwatch and Apache answer 200 `ok` with the token, 401 without and 401 with its signature tampered with; NGINX and the bare upstream answer 200 either way.',
       'the JWKS is served over https (mod_auth_openidc 2.4 refuses an http JWKS URL) from a self-signed certificate that both validators are told to trust; both fetch it once and cache it.',
       `p99 at ${rate} req/s is mostly scheduling jitter on a shared VM: printed, not a target.`,

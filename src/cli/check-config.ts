@@ -1,6 +1,7 @@
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { ListenAddress } from '../config/types.js';
+import { configProblemLines } from './config-problems.js';
 import { MARKS, formatChecks, formatTable, plural } from './format.js';
 import { checkIssuerLive, type IssuerLiveReport, type PublishedKey } from './live-check.js';
 
@@ -17,7 +18,7 @@ export async function runCheckConfig(file: string, options: { live: boolean }, o
     config = await loadConfigFile(file);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    out.write(`${configProblemLines(file, error).join('\n')}\n`);
+    out.write(`${configProblemLines(error).join('\n')}\n`);
     return EXIT_PROBLEMS;
   }
   out.write(`${summaryLines(file, config).join('\n')}\n`);
@@ -35,14 +36,6 @@ export async function runCheckConfig(file: string, options: { live: boolean }, o
     out.write(`${MARKS.fail} live check failed for ${report.issuer}: ${names.join(', ')}\n`);
   }
   return EXIT_PROBLEMS;
-}
-
-/** Every problem as `  <key path>: <reason>`, then a one-line summary. */
-export function configProblemLines(file: string, error: ConfigError): string[] {
-  return [
-    ...error.problems.map((problem) => `  ${problem.path}: ${problem.message}`),
-    `${MARKS.fail} ${file}: ${plural(error.problems.length, 'configuration problem')}`,
-  ];
 }
 
 function summaryLines(file: string, config: Config): string[] {

@@ -5,9 +5,13 @@ import { TrustedIssuer } from '../auth/trusted-issuer.js';
 import { TokenValidator } from '../auth/verify.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { configProblemLines } from './check-config.js';
+import { RouteTable } from '../policy/routes.js';
+import { AccessGate, type GateDecision } from '../server/gate/access-gate.js';
+import { Answers } from '../server/gate/answers.js';
+import { configProblemLines } from './config-problems.js';
 import { TokenDecodeError, decodeCompactJws, readTokenInput, type DecodedToken } from './decode-token.js';
-import { MARKS, formatChecks, formatIso, formatTable, hasFailure, type Check } from './format.js';
+import { MARKS, formatChecks, formatIso, formatTable, hasFailure, show, type Check } from './format.js';
+import { requestChecks, type InspectedRequest } from './request-checks.js';
 import { checkToken } from './token-checks.js';
 import { timeRows } from './token-times.js';
 
@@ -15,17 +19,30 @@ export const EXIT_ACCEPTED = 0;
 export const EXIT_REJECTED = 1;
 export const EXIT_UNUSABLE = 2;
 
+export interface InspectOptions {
+  config?: string;
+  /** With `path`: the request to decide, as the sidecar would (route match and scopes included). */
+  method?: string;
+  path?: string;
+}
+
 /**
- * `tokenwatch inspect-token TOKEN|- [--config FILE]`: the header and claims of a token (never its signature) and,
- * with a configuration, every check the sidecar makes with pass or fail and why, then the verdict of the sidecar's
- * own validator. Exit 0 accepted (or decoded, without a configuration), 1 rejected, 2 unusable token or configuration.
+ * `tokenwatch inspect-token TOKEN|- [--config FILE [--method M --path P]]`: the header and claims of a token (never
+ * its signature) and, with a configuration, every check the sidecar makes with pass or fail and why, then the
+ * verdict of the sidecar's own validator; with a request path, the route that matches it and its scopes, and the
+ * verdict of the sidecar's access decision for that request. Exit 0 accepted (or decoded, without a
+ * configuration), 1 rejected, 2 unusable token, configuration or options.
  */
 export async function runInspectToken(
   tokenArg: string,
-  options: { config?: string },
+  options: InspectOptions,
   io: { stdin: NodeJS.ReadableStream; stdout: NodeJS.WritableStream },
 ): Promise<number> {
   const print = (lines: readonly string[]) => io.stdout.write(`${lines.join('\n')}\n`);
+  if (options.path !== undefined && options.config === undefined) {
+    print([`${MARKS.fail} --path needs --config: the routes are in the configuration`]);
+    return EXIT_UNUSABLE;
+  }
   let token: DecodedToken;
   try {
     token = decodeCompactJws(await readTokenInput(tokenArg, io.stdin));
@@ -43,10 +60,11 @@ export async function runInspectToken(
     config = await loadConfigFile(options.config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    print(['', ...configProblemLines(options.config, error)]);
+    print(['', ...configProblemLines(error)]);
     return EXIT_UNUSABLE;
   }
-  return validateAgainst(token, config, options.config, print);
+  const request = options.path === undefined ? undefined : { method: (options.method ?? 'GET').toUpperCase(), target: options.path };
+  return validateAgainst(token, config, options.config, request, print);
 }
 
 function decodedLines(token: DecodedToken, nowSeconds: number): string[] {
@@ -61,12 +79,18 @@ function decodedLines(token: DecodedToken, nowSeconds: number): string[] {
   ];
 }
 
-async function validateAgainst(token: DecodedToken, config: Config, file: string, print: (lines: readonly string[]) => void): Promise<number> {
+async function validateAgainst(
+  token: DecodedToken,
+  config: Config,
+  file: string,
+  request: InspectedRequest | undefined,
+  print: (lines: readonly string[]) => void,
+): Promise<number> {
   const issuers = new Map(config.issuers.map((issuerConfig) => [issuerConfig.issuer, new TrustedIssuer(issuerConfig)]));
   const tokenIssuer = typeof token.claims.iss === 'string' ? issuers.get(token.claims.iss) : undefined;
   try {
     const keysLoaded = tokenIssuer ? await tokenIssuer.keys.refresh() : false;
-    const checks = await checkToken({ token, tokenBytesLimit: config.limits.tokenBytes, issuers, keysLoaded, nowSeconds: Date.now() / 1000 });
+    const checks = await checkToken({ token, tokenBytesLimit: config.limits.tokenBytes, issuers, keysLoaded, nowSeconds: Date.now() / 1000, routeGiven: request !== undefined });
     const validator = new TokenValidator(issuers, new TokenCache(0), new IdentityHeaderMapper(config.claimHeaders), config.limits.tokenBytes);
     const verdict = await validator.validate(token.compact).then(
       () => undefined,
@@ -75,17 +99,34 @@ async function validateAgainst(token: DecodedToken, config: Config, file: string
         throw error;
       },
     );
-    print(['', `checks against ${file}`, ...formatChecks(checks), '', ...verdictLines(verdict, checks)]);
-    return verdict === undefined ? EXIT_ACCEPTED : EXIT_REJECTED;
+    print(['', `checks against ${file}`, ...formatChecks(checks), '', ...verdictLines(verdict, checks, request !== undefined)]);
+    if (request === undefined) return verdict === undefined ? EXIT_ACCEPTED : EXIT_REJECTED;
+
+    // The sidecar's own access decision, with nothing observing it: route, token and scopes exactly as served.
+    const gate = new AccessGate(new RouteTable(config), validator, new Answers(config.realm), config.allowQueryToken, undefined, undefined);
+    const decision = await gate.decide({ method: request.method, target: request.target, authorization: [`Bearer ${token.compact}`] });
+    print(['', `request ${request.method} ${show(request.target)}`, ...formatChecks(requestChecks(request, decision, config, token.claims)), '', ...formatChecks([decisionVerdict(decision)])]);
+    return decision.allowed && decision.failure === undefined ? EXIT_ACCEPTED : EXIT_REJECTED;
   } finally {
     for (const issuer of issuers.values()) issuer.keys.stop();
   }
 }
 
-function verdictLines(failure: AuthFailure | undefined, checks: readonly Check[]): string[] {
+function decisionVerdict(decision: GateDecision): Check {
+  if (decision.allowed) {
+    return decision.failure === undefined
+      ? { name: 'decision', status: 'pass', detail: 'allowed: the sidecar forwards this request (proxy) or answers 200 (forward-auth)' }
+      : { name: 'decision', status: 'warn', detail: `let through by report-only, logged as ${decision.failure.reason} (${decision.failure.description})` };
+  }
+  const denial = decision.denial!;
+  const { reason, error_description: description } = JSON.parse(denial.body) as { reason?: string; error_description?: string };
+  return { name: 'decision', status: 'fail', detail: `refused: the sidecar answers HTTP ${denial.status} ${reason ?? ''} (${description ?? ''})` };
+}
+
+function verdictLines(failure: AuthFailure | undefined, checks: readonly Check[], routeGiven: boolean): string[] {
   const verdict: Check =
     failure === undefined
-      ? { name: 'verdict', status: 'pass', detail: 'accepted by the validator (the route may still require scopes)' }
+      ? { name: 'verdict', status: 'pass', detail: `accepted by the validator (${routeGiven ? 'the route and its scopes follow' : 'a route may still require scopes: give --method and --path'})` }
       : {
           name: 'verdict',
           status: 'fail',

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { suggestKey } from './key-suggestion.js';
 import { configSchema, type Config } from './schema.js';
 import { TokenwatchError } from '../errors.js';
 
@@ -19,7 +20,7 @@ export class ConfigError extends TokenwatchError {
     readonly source: string,
     readonly problems: readonly ConfigProblem[],
   ) {
-    super(`${source}: ${problems.length} configuration problem(s)\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+    super(`${source}: ${problems.map((problem) => `${problem.path}: ${problem.message.split('\n')[0]}`).join('; ')}`);
   }
 }
 
@@ -45,7 +46,8 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
   if (document.errors.length > 0) {
     throw new ConfigError(
       source,
-      document.errors.map((error) => ({ path: '(yaml)', message: error.message.split('\n')[0] ?? error.message })),
+      // Pretty errors end with the offending line and a caret under the column: kept whole.
+      document.errors.map((error) => ({ path: '(yaml)', message: error.message })),
     );
   }
   const raw: unknown = document.toJS() ?? {};
@@ -54,7 +56,7 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
 
 export function validateConfig(raw: unknown, source: string): Config {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(source, result.error.issues.map(toProblem));
+  if (!result.success) throw new ConfigError(source, result.error.issues.flatMap(toProblems));
   return result.data;
 }
 
@@ -68,12 +70,15 @@ function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   return merged;
 }
 
-function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
-  const path = formatPath(issue.path);
+/** One problem per issue; an object with unknown keys gives one problem per key, at the key's own path. */
+function toProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
   if (issue.code === 'unrecognized_keys') {
-    return { path: path || '(root)', message: `unknown key(s): ${issue.keys.join(', ')}` };
+    return issue.keys.map((key) => {
+      const suggestion = suggestKey(configSchema, issue.path, key);
+      return { path: formatPath([...issue.path, key]), message: suggestion === undefined ? 'unknown key' : `unknown key; did you mean ${suggestion}?` };
+    });
   }
-  return { path: path || '(root)', message: issue.message };
+  return [{ path: formatPath(issue.path) || '(root)', message: issue.message }];
 }
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {

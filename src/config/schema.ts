@@ -14,6 +14,8 @@ const HTTP_METHOD = /^[A-Z]+$/;
 
 const enforcement = z.enum(['enforce', 'report-only']);
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 const httpUrl = z.string().refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), {
   message: 'expected an absolute http(s) URL',
 });
@@ -113,7 +115,7 @@ export const configSchema = z
       .strictObject({ successSampleRate: z.number().min(0).max(1).default(1) })
       .default({ successSampleRate: 1 }),
     shutdownTimeout: duration('15s'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
   })
   .superRefine((config, ctx) => {
     if (config.mode !== 'events' && config.issuers.length === 0) {

@@ -23,6 +23,16 @@ export interface EmbeddedIdpOptions {
   signingAlg?: EmbeddedIdpSigningAlg;
   /** Receives the provider's events (see FORWARDED_EVENTS) with the provider's own arguments. */
   onEvent?: (name: string, ...args: unknown[]) => void;
+  /** The signing key to start with (of `signingAlg`); a new one by default. */
+  signingKey?: SigningKey;
+  /** The demo clients' secrets; new random ones by default. */
+  clientSecrets?: DemoClientSecrets;
+}
+
+/** The secrets of the two demo clients, kept by `tokenwatch dev` so that its curl lines work across restarts. */
+export interface DemoClientSecrets {
+  orders: string;
+  reporting: string;
 }
 
 export interface DemoClient {
@@ -140,20 +150,21 @@ function loadOidcProvider(): Promise<OidcProviderModule> {
   return providerModule;
 }
 
-interface SigningKey {
+/** A private signing key as a JWK, with its kid (the key's thumbprint). */
+export interface SigningKey {
   kid: string;
   privateJwk: JWK;
 }
 
-async function createSigningKey(alg: EmbeddedIdpSigningAlg): Promise<SigningKey> {
+export async function createSigningKey(alg: EmbeddedIdpSigningAlg): Promise<SigningKey> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   return { kid, privateJwk: { ...jwk, kid, alg, use: 'sig' } };
 }
 
-function demoClient(clientId: string, scopes: string[]): DemoClient {
-  return { clientId, clientSecret: randomBytes(24).toString('base64url'), scopes };
+export function createClientSecrets(): DemoClientSecrets {
+  return { orders: randomBytes(24).toString('base64url'), reporting: randomBytes(24).toString('base64url') };
 }
 
 /** Resource indicators must be absolute URIs (RFC 8707); a bare audience such as 'orders-api' becomes a URN. */
@@ -173,12 +184,16 @@ export async function startEmbeddedIdp(options: EmbeddedIdpOptions = {}): Promis
     accessTokenTtlSeconds = 300,
     signingAlg = 'RS256',
     onEvent,
+    clientSecrets = createClientSecrets(),
   } = options;
   const { Provider, errors } = await loadOidcProvider();
   const resource = resourceIndicatorFor(audience);
-  const clients = { orders: demoClient('orders-service', ORDERS_SCOPES), reporting: demoClient('reporting-service', REPORTING_SCOPES) };
+  const clients = {
+    orders: { clientId: 'orders-service', clientSecret: clientSecrets.orders, scopes: ORDERS_SCOPES },
+    reporting: { clientId: 'reporting-service', clientSecret: clientSecrets.reporting, scopes: REPORTING_SCOPES },
+  };
   /** Signing key first, then the previous one while it is kept. */
-  let keys = [await createSigningKey(signingAlg)];
+  let keys = [options.signingKey ?? (await createSigningKey(signingAlg))];
 
   // The issuer needs the bound port, so the listener comes first; the provider is plugged in behind it, and swapped
   // for a new one on key rotation.

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { runCheckConfig } from '../cli/check-config.js';
+import { configProblemLines } from '../cli/config-problems.js';
 import { runInspectToken } from '../cli/inspect-token.js';
+import { LOG_LEVELS } from '../config/schema.js';
 import { runDevStack } from '../dev/dev-stack.js';
 import { startSidecar } from './sidecar.js';
 import { createLogger } from '../logging/logger.js';
@@ -29,11 +33,12 @@ program
     }
     const config = await loadOrExit(options.config);
     const logger = createLogger(config.logLevel);
-    const sidecar = await startSidecar(config, logger);
+    const starting = startSidecar(config, logger);
     onStopSignal(async () => {
-      await sidecar.shutdown();
+      await (await starting).shutdown();
       logger.flush();
     });
+    await starting;
   });
 
 program
@@ -44,16 +49,24 @@ program
   .addOption(new Option('--admin-port <port>', 'admin port').default('9464'))
   .addOption(new Option('--idp-port <port>', 'embedded IdP port').default('9400'))
   .addOption(new Option('--upstream-port <port>', 'demo upstream port').default('3000'))
-  .action(async (options: { mode: 'proxy' | 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string }) => {
-    const stack = await runDevStack({
+  .addOption(new Option('--log-level <level>', 'log level; info shows one token_validated event per validation').choices([...LOG_LEVELS]).default('info'))
+  .option('--state-dir <dir>', 'where the signing key, client secrets and configuration are kept across runs', '.tokenwatch-dev')
+  .option('--reset', 'delete the state directory first: new signing key and client secrets', false)
+  .action(async (options: { mode: 'proxy' | 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string; logLevel: string; stateDir: string; reset: boolean }) => {
+    const starting = runDevStack({
       mode: options.mode,
       port: Number(options.port),
       adminPort: Number(options.adminPort),
       idpPort: Number(options.idpPort),
       upstreamPort: Number(options.upstreamPort),
+      logLevel: options.logLevel,
+      stateDir: resolve(options.stateDir),
+      reset: options.reset,
+      command: commandHere(),
       out: process.stdout,
     });
-    onStopSignal(() => stack.stop());
+    onStopSignal(async () => (await starting).stop());
+    await starting;
   });
 
 program
@@ -70,7 +83,9 @@ program
   .description('decode a token and, with a config, say which check passes or fails and why (never prints the signature)')
   .argument('<token>', 'the token, or - to read it from standard input')
   .addOption(new Option('-c, --config <file>', 'configuration to validate against').env('TOKENWATCH_CONFIG'))
-  .action(async (token: string, options: { config?: string }) => {
+  .option('--method <method>', 'with --path: the request method', 'GET')
+  .option('--path <path>', 'a request path (and query): match its route and check its scopes, as the sidecar decides it')
+  .action(async (token: string, options: { config?: string; method: string; path?: string }) => {
     process.exitCode = await runInspectToken(token, options, { stdin: process.stdin, stdout: process.stdout });
   });
 
@@ -79,14 +94,27 @@ async function loadOrExit(file: string) {
     return await loadConfigFile(file);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
+      process.stderr.write(`${configProblemLines(error).join('\n')}\n`);
       process.exit(EXIT_CONFIG);
     }
     throw error;
   }
 }
 
-/** SIGTERM and SIGINT stop gracefully; a second signal exits at once. */
+/**
+ * How a person runs this CLI from the working directory, for printed commands: in the clone itself `npx tokenwatch`
+ * (npm runs the package's own bin), elsewhere `tokenwatch` (installed, or put on PATH with npm link).
+ */
+function commandHere(): string {
+  const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+  return resolve(process.cwd()) === resolve(packageRoot) ? 'npx tokenwatch' : 'tokenwatch';
+}
+
+/**
+ * SIGTERM and SIGINT stop gracefully; a second signal exits at once. Installed before start-up begins: a signal
+ * that arrives while listeners open (or just after the process said it was up) waits for the start, then stops,
+ * instead of killing the process with its work half done.
+ */
 function onStopSignal(stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {

@@ -28,9 +28,9 @@ afterEach(() => {
 });
 
 let configCount = 0;
-async function configFile(issuer: Record<string, unknown> = {}): Promise<string> {
+async function configFile(issuer: Record<string, unknown> = {}, policy: Record<string, unknown> = {}): Promise<string> {
   const file = join(dir, `config-${(configCount += 1)}.yaml`);
-  const config = { issuers: [{ issuer: jwks().issuer, audiences: ['orders-api'], fetchTimeout: '2s', ...issuer }] };
+  const config = { issuers: [{ issuer: jwks().issuer, audiences: ['orders-api'], fetchTimeout: '2s', ...issuer }], ...policy };
   await writeFile(file, stringify(config));
   return file;
 }
@@ -41,11 +41,11 @@ async function checkConfigLive(file: string) {
   return { code, output: String(out.read() ?? '') };
 }
 
-async function inspect(token: string, config?: string, stdinText?: string) {
+async function inspect(token: string, config?: string, stdinText?: string, request: { method?: string; path?: string } = {}) {
   const out = new PassThrough();
   const stdin = new PassThrough();
   stdin.end(stdinText ?? '');
-  const code = await runInspectToken(token, config === undefined ? {} : { config }, { stdin, stdout: out });
+  const code = await runInspectToken(token, { ...(config === undefined ? {} : { config }), ...request }, { stdin, stdout: out });
   return { code, output: String(out.read() ?? '') };
 }
 
@@ -233,5 +233,76 @@ describe('inspect-token with a configuration', () => {
     expect(code).toBe(0);
     expect(output).toMatch(/typ\s+✓\s+at\+jwt is the required at\+jwt/);
     expect(output).not.toContain(token.split('.')[2]);
+  });
+});
+
+describe('inspect-token --method --path: the route and its scopes, decided as the sidecar decides', () => {
+  const routes = {
+    routes: [
+      { path: '/healthz', public: true },
+      { path: '/api/orders/**', methods: ['GET'], scopes: ['read:orders'] },
+      { path: '/api/orders/**', methods: ['POST'], scopes: ['write:orders'] },
+      { path: '/api/reports/**', scopes: ['read:reports', 'export:reports'] },
+    ],
+    defaultRoute: 'deny',
+  };
+  const request = (method: string, path: string) => ({ method, path });
+
+  test('a 403 is explained: the route that matched and the scopes the token lacks', async () => {
+    const token = await jwks().sign({ ...goodClaims(), scope: 'read:reports' });
+    const { code, output } = await inspect(token, await configFile({}, routes), undefined, request('GET', '/api/reports/7'));
+
+    expect(code).toBe(1);
+    expect(output).toMatch(/verdict\s+✓\s+accepted by the validator/);
+    expect(output).toMatch(/route\s+✓\s+routes\[3\] \/api\/reports\/\*\*: requires read:reports export:reports/);
+    expect(output).toMatch(/scopes\s+✗\s+missing export:reports \(the route requires read:reports export:reports; the token has read:reports\)/);
+    expect(output).toMatch(/decision\s+✗\s+refused: the sidecar answers HTTP 403 insufficient_scope/);
+  });
+
+  test('the method takes part in the match: POST gets the write route', async () => {
+    const token = await jwks().sign({ ...goodClaims(), scope: 'read:orders' });
+    const { code, output } = await inspect(token, await configFile({}, routes), undefined, request('post', '/api/orders/42'));
+
+    expect(code).toBe(1);
+    expect(output).toContain('request POST /api/orders/42');
+    expect(output).toMatch(/route\s+✓\s+routes\[2\] \/api\/orders\/\*\* POST: requires write:orders/);
+    expect(output).toMatch(/scopes\s+✗\s+missing write:orders/);
+  });
+
+  test('a token with the route scopes is allowed and the exit code is 0', async () => {
+    const token = await jwks().sign(goodClaims());
+    const { code, output } = await inspect(token, await configFile({}, routes), undefined, request('GET', '/api/orders/42?expand=items'));
+
+    expect(code).toBe(0);
+    expect(output).toMatch(/path\s+✓\s+\/api\/orders\/42 \(the query takes no part in route matching\)/);
+    expect(output).toMatch(/scopes\s+✓\s+has every required scope: read:orders/);
+    expect(output).toMatch(/decision\s+✓\s+allowed/);
+  });
+
+  test('a path no route matches falls to the default route, and deny says so', async () => {
+    const token = await jwks().sign(goodClaims());
+    const { code, output } = await inspect(token, await configFile({}, routes), undefined, request('GET', '/api/users'));
+
+    expect(code).toBe(1);
+    expect(output).toMatch(/route\s+✗\s+no route matches GET \/api\/users: defaultRoute deny/);
+    expect(output).toMatch(/decision\s+✗\s+refused: the sidecar answers HTTP 403 route_denied/);
+  });
+
+  test('the path is normalised first, so a dot-segment trick is matched as the path the app would serve', async () => {
+    const token = await jwks().sign(goodClaims());
+    const { code, output } = await inspect(token, await configFile({}, routes), undefined, request('GET', '/api/orders/%2e%2e/reports/1'));
+
+    expect(code).toBe(1);
+    expect(output).toMatch(/path\s+✓\s+\/api\/orders\/%2e%2e\/reports\/1 is matched as \/api\/reports\/1/);
+    expect(output).toMatch(/routes\[3\]/);
+  });
+
+  test('a path refused before any match is answered 400', async () => {
+    const token = await jwks().sign(goodClaims());
+    const { code, output } = await inspect(token, await configFile({}, routes), undefined, request('GET', '/api/%2Forders'));
+
+    expect(code).toBe(1);
+    expect(output).toMatch(/path\s+✗\s+.* is refused before any route is matched/);
+    expect(output).toMatch(/decision\s+✗\s+refused: the sidecar answers HTTP 400 malformed/);
   });
 });

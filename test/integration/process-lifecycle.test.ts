@@ -1,34 +1,18 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
-import { runCli } from '../support/cli-process.js';
+import { CLI, runCli } from '../support/cli-process.js';
 import { eventually } from '../support/eventually.js';
+import { acceptsConnections, freePort } from '../support/lifecycle.js';
 import { sampleValue } from '../support/sidecar.js';
 import { startJwksServer } from '../support/jwks-server.js';
 import { createSigningKey, epoch, signWith } from '../support/tokens.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'tokenwatch-cli-'));
 const execFileAsync = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.on('connect', () => (socket.destroy(), resolve(true)));
-    socket.on('error', () => resolve(false));
-  });
-}
 
 describe('tokenwatch run', () => {
   test('a bad config prints every problem with its key path and exits 2 before anything listens', async () => {
@@ -38,10 +22,21 @@ describe('tokenwatch run', () => {
     const cli = runCli(['run', '--config', file]);
     expect(await cli.exited).toBe(2);
     const stderr = cli.stderr();
-    for (const path of ['issuers[0].issuer', 'issuers[0].audiences', 'issuers[0].jwksCacheMaxAge', 'routes[0].path', 'routes[0]: unknown key(s): bogus']) {
+    for (const path of ['issuers[0].issuer', 'issuers[0].audiences', 'issuers[0].jwksCacheMaxAge', 'routes[0].path', 'routes[0].bogus: unknown key']) {
       expect(stderr).toContain(path);
     }
-    expect(await accepts(port)).toBe(false);
+    expect(await acceptsConnections(port)).toBe(false);
+  });
+
+  test('run and check-config print the same problems in the same words and order', async () => {
+    const file = join(dir, 'misspelt.yaml');
+    await writeFile(file, 'issuers:\n  - issuer: https://idp.example.com\n    audiences: [orders-api]\n    clockTolerence: 5s\nshutdownTimeout: 30\n');
+    const run = runCli(['run', '--config', file]);
+    const check = runCli(['check-config', file]);
+    expect(await run.exited).toBe(2);
+    expect(await check.exited).toBe(2);
+    expect(run.stderr()).toBe(check.stdout());
+    expect(check.stdout()).toContain('  issuers[0].clockTolerence: unknown key; did you mean clockTolerance?\n');
   });
 
   test('no configuration at all exits 2 and says how to give one', async () => {
@@ -76,7 +71,7 @@ describe('tokenwatch run', () => {
 });
 
 describe('tokenwatch dev', () => {
-  const cli = runCli(['dev', '--port', '0', '--admin-port', '0', '--idp-port', '0', '--upstream-port', '0']);
+  const cli = runCli(['dev', '--port', '0', '--admin-port', '0', '--idp-port', '0', '--upstream-port', '0', '--state-dir', join(dir, 'dev-state')]);
   afterAll(async () => {
     if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
   });
@@ -120,6 +115,29 @@ describe('tokenwatch dev', () => {
       expect(sampleValue(text, 'token_issuance_total', { grant_type: 'client_credentials', client_id: 'reporting-service' })).toBe(1);
       expect(sampleValue(text, 'token_validation_total', { result: 'success' })).toBe(2);
     });
+  });
+
+  test('the audit log shows one token_validated event per validation, successes included', async () => {
+    // So far: the four printed curl requests, and the one with a spoofed header.
+    const validated = () => cli.stdout().split('\n').filter((line) => line.includes('"event":"token_validated"'));
+    await eventually(() => expect(validated()).toHaveLength(5));
+    expect(validated().filter((line) => line.includes('"validation_result":"success"'))).toHaveLength(2);
+  });
+
+  test('the printed inspect-token line explains the 403 with the configuration the stack runs with', async () => {
+    const lines = cli.stdout().split('\n').map((line) => line.trim());
+    const other = lines.find((line) => line.startsWith('OTHER=$(curl'))!;
+    const inspect = lines.find((line) => line.includes(' inspect-token --config '))!;
+    expect(inspect).toMatch(/^(npx )?tokenwatch inspect-token --config \S+config\.yaml --method GET --path \/api\/orders\/42 "\$OTHER"$/);
+    const script = `${other}\n${inspect.replace(/^(npx )?tokenwatch /, `"${process.execPath}" "${CLI}" `)}`;
+    const run = await execFileAsync('bash', ['-c', script], { timeout: 20_000 }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/route\s+✓\s+routes\[1\] \/api\/orders\/\*\* GET, HEAD: requires read:orders/);
+    expect(run.stdout).toMatch(/scopes\s+✗\s+missing read:orders/);
+    expect(run.stdout).toMatch(/decision\s+✗\s+refused: the sidecar answers HTTP 403 insufficient_scope/);
   });
 
   test('Ctrl-C stops everything cleanly', async () => {

@@ -16,7 +16,12 @@ export interface CliProcess {
 
 /** Runs the built CLI (`npm test` builds dist/ first) as a real process. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  return runProcess(process.execPath, [CLI, ...args], { env });
+}
+
+/** Runs a command as a real process, its output collected (and recorded for the secrets audit). */
+export function runProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
+  const child = spawn(command, args, { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: 'pipe' });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));

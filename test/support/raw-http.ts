@@ -23,6 +23,64 @@ export function rawRequest(baseUrl: string, method: string, target: string, head
   });
 }
 
+/** One client connection kept open across requests, as a keep-alive client holds it. */
+export interface KeptAliveConnection {
+  /** Writes `bytes` (request lines, headers and any body, exactly as given) and resolves with the next answer. */
+  send(bytes: string): Promise<RawResponse>;
+  /** Writes bytes that belong to a request already sent (the rest of its body). */
+  write(bytes: string): void;
+  /** Whether the server has closed the connection. */
+  readonly closed: boolean;
+  /** Resolves once the connection has closed. */
+  readonly whenClosed: Promise<void>;
+  close(): void;
+}
+
+/** Opens one TCP connection; answers must carry Content-Length (tokenwatch's own answers do). */
+export async function keptAliveConnection(baseUrl: string): Promise<KeptAliveConnection> {
+  const url = new URL(baseUrl);
+  const socket = net.connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let buffered = Buffer.alloc(0);
+  let waiting: { resolve(response: RawResponse): void; reject(error: Error): void } | undefined;
+  let closed = false;
+  const whenClosed = new Promise<void>((resolve) => socket.once('close', () => ((closed = true), resolve())));
+  const deliver = () => {
+    const text = buffered.toString('latin1');
+    const headerEnd = text.indexOf('\r\n\r\n');
+    if (!waiting || headerEnd === -1) return;
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(text.slice(0, headerEnd))?.[1] ?? 0);
+    if (text.length < headerEnd + 4 + length) return;
+    const response = parseResponse(text.slice(0, headerEnd + 4 + length));
+    buffered = buffered.subarray(headerEnd + 4 + length);
+    const current = waiting;
+    waiting = undefined;
+    current.resolve(response);
+  };
+  socket.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    deliver();
+  });
+  socket.on('error', () => undefined);
+  void whenClosed.then(() => waiting?.reject(new Error('the server closed the connection before answering')));
+  return {
+    send(bytes) {
+      if (closed) return Promise.reject(new Error('the server has closed the connection'));
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        socket.write(bytes);
+        deliver();
+      });
+    },
+    write: (bytes) => void socket.write(bytes),
+    get closed() {
+      return closed;
+    },
+    whenClosed,
+    close: () => void socket.destroy(),
+  };
+}
+
 function parseResponse(text: string): RawResponse {
   const headerEnd = text.indexOf('\r\n\r\n');
   const [statusLine = '', ...headerLines] = text.slice(0, headerEnd).split('\r\n');

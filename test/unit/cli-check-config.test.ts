@@ -76,9 +76,9 @@ describe('check-config', () => {
     expect(output).toContain('  (file): cannot read: ENOENT');
   });
 
-  test('YAML that does not parse is reported, not thrown', async () => {
-    const { code, output } = await checkConfig('broken.yaml', 'issuers: [\n');
+  test('YAML that does not parse is reported with its line and a caret, indented under the problem', async () => {
+    const { code, output } = await checkConfig('broken.yaml', 'mode: authz\nissuers:\n  - issuer: https://idp.example.com\n    audiences: [x\nroutes: []\n');
     expect(code).toBe(2);
-    expect(output).toMatch(/^ {2}\(yaml\): /m);
+    expect(output).toMatch(/^ {2}\(yaml\): .* at line 5, column 1:\n\n {8}audiences: \[x\n {4}routes: \[\]\n {4}\^\n/m);
   });
 });

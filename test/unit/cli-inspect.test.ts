@@ -13,7 +13,7 @@ const SIGNATURE = 'c2lnbmF0dXJlLXRoYXQtbXVzdC1uZXZlci1iZS1wcmludGVk';
 const sample = (claims: Record<string, unknown> = {}) =>
   compact({ alg: 'RS256', kid: 'key-1', typ: 'at+jwt' }, { iss: 'https://idp.example.com', aud: 'orders-api', sub: 'user-1', ...claims }, SIGNATURE);
 
-async function inspect(tokenArg: string, options: { config?: string } = {}, stdinText = '') {
+async function inspect(tokenArg: string, options: { config?: string; path?: string } = {}, stdinText = '') {
   const out = new PassThrough();
   const stdin = new PassThrough();
   stdin.end(stdinText);
@@ -121,6 +121,14 @@ describe('inspect-token without a configuration', () => {
     const { code, output } = await inspect('a.b.c.d.e');
     expect(code).toBe(2);
     expect(output).toContain('✗ cannot decode the token: this is an encrypted token (JWE, five parts)');
+  });
+});
+
+describe('inspect-token with a request but no configuration', () => {
+  test('--path without --config exits 2: the routes are in the configuration', async () => {
+    const { code, output } = await inspect(sample(), { path: '/api/orders/1' });
+    expect(code).toBe(2);
+    expect(output).toContain('--path needs --config');
   });
 });
 

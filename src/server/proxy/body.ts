@@ -22,6 +22,27 @@ export function planBody(request: IncomingMessage, limit: number): BodyPlan {
   return Number(declared) > limit ? 'too-large' : 'sized';
 }
 
+/** A refused request's unread body up to this size is read and discarded, so its connection can carry the next one. */
+const DRAIN_BYTES = 64 * 1024;
+/** How long a drained body may take to arrive before its connection is closed after all. */
+const DRAIN_TIMEOUT_MS = 5_000;
+
+/**
+ * Whether a refused request's connection must close after the answer. A request whose body has arrived (or that
+ * has none) leaves the connection ready for the next request: a client with an expired token refreshes it and
+ * retries on the same connection. A small declared body still on its way is read and discarded by Node once the
+ * answer is sent, within DRAIN_TIMEOUT_MS. A chunked body (length unknown) or a large one is never read: the
+ * connection closes, so no unread byte can be parsed as a request.
+ */
+export function closesAfterRefusal(request: IncomingMessage, plan: BodyPlan): boolean {
+  if (plan === 'none' || request.complete) return false;
+  if (plan !== 'sized' || Number(request.headers['content-length']) > DRAIN_BYTES) return true;
+  const deadline = setTimeout(() => request.socket.destroy(), DRAIN_TIMEOUT_MS);
+  deadline.unref();
+  request.once('end', () => clearTimeout(deadline));
+  return false;
+}
+
 /** Passes a chunked body through, counting; fails with BodyTooLarge at the first byte past the limit. */
 export class BodyLimit extends Transform {
   private seen = 0;

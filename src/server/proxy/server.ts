@@ -10,7 +10,7 @@ import type { IdentitySpoofObserver } from '../gate/identity-aliases.js';
 import { httpListener, type Listener } from '../http/listener.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import { BODY_TOO_LARGE, SHUTTING_DOWN, writeProxyAnswer } from './answers.js';
-import { BodyLimit, planBody, type BodyPlan } from './body.js';
+import { BodyLimit, closesAfterRefusal, planBody, type BodyPlan } from './body.js';
 import { ProxyExchange, type ExchangeContext, type UpstreamObserver } from './exchange.js';
 import { UpstreamRequestHeaders, upstreamTarget } from './request-headers.js';
 import { WebSocketProxy } from './websocket.js';
@@ -72,7 +72,7 @@ export function buildProxyServer({ config, gate, identityHeaderNames, spoofObser
   }
 
   function proceed(request: IncomingMessage, response: ServerResponse, body: BodyPlan, decision: GateDecision): void {
-    if (!decision.allowed) return writeDenial(response, decision.denial!, !request.complete);
+    if (!decision.allowed) return writeDenial(response, decision.denial!, closesAfterRefusal(request, body));
     const limitedBody = body === 'chunked' ? request.pipe(new BodyLimit(bodyBytes)) : undefined;
     const exchange = new ProxyExchange(context, request, response, decision.path!, limitedBody, performance.now());
     pool.dispatch(
@@ -120,7 +120,6 @@ export function buildProxyServer({ config, gate, identityHeaderNames, spoofObser
 }
 
 function writeDenial(response: ServerResponse, denial: Denial, close: boolean): void {
-  // Reading a body nobody will use would keep the connection busy: close it instead.
   response.writeHead(denial.status, (close ? [...denial.rawHeaders, 'connection', 'close'] : denial.rawHeaders) as string[]);
   response.end(denial.body);
 }
