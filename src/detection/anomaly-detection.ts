@@ -42,8 +42,10 @@ export class AnomalyDetection {
     const previous = this.active;
     const current = new Map<string, Anomaly>();
     const record = (finding: Finding) => {
-      const anomaly: Anomaly = { ...finding, startsAtMs: previous.get(finding.key)?.startsAtMs ?? nowMs };
-      current.set(finding.key, anomaly);
+      // Series keys are unique within a detector; the detector's name makes them unique across detectors.
+      const key = `${finding.detector}\n${finding.key}`;
+      const anomaly: Anomaly = { ...finding, key, startsAtMs: previous.get(key)?.startsAtMs ?? nowMs };
+      current.set(key, anomaly);
       this.observer.firing(anomaly);
     };
     for (const detector of this.detectors) detector.step(nowMs, record);

@@ -9,7 +9,8 @@ import type { IdpEndpoint, IssuerKeyStore, KeyStoreObserver } from '../../auth/k
 import type { IdpFetchResult } from '../../auth/idp-fetch.js';
 import type { GateObserver, ValidationReport } from '../../server/gate/access-gate.js';
 import type { UpstreamObserver, UpstreamStatusClass } from '../../server/proxy/exchange.js';
-import { METRICS, OTHER, UNKNOWN_ISSUER, metricOptions, type MetricDefinition } from '../catalog/metrics.js';
+import { METRICS, OTHER, UNKNOWN_ISSUER, labelValues, metricOptions, type MetricDefinition } from '../catalog/metrics.js';
+import { registerAnomalyMetrics, type AnomalySources } from './anomaly-metrics.js';
 
 
 const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -109,6 +110,8 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   private readonly scopeSlots = new Map<string, CounterSlot>();
   private readonly otherScopeSlot: CounterSlot;
   private readonly durationChildren: Record<'success' | 'failure', Record<'hit' | 'miss', HistogramSlot>>;
+  /** Connects the anomaly metrics to the detection engine and the Alertmanager notifier, once they run. */
+  readonly watchAnomalyDetection: (sources: AnomalySources) => void;
   /** Made at a status class's first answer: forward-auth mode never shows upstream series. */
   private readonly upstreamSlots: Partial<Record<UpstreamStatusClass, HistogramSlot>> = {};
 
@@ -125,6 +128,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     countedFrom(this.registry, METRICS.logLinesDropped, () => logWriterStats.droppedLines);
     countedFrom(this.registry, METRICS.tracingSpansDropped, () => spanShippingStats.dropped);
     countedFrom(this.registry, METRICS.logWriteErrors, () => logWriterStats.writeErrors);
+    this.watchAnomalyDetection = registerAnomalyMetrics(this.registry, labelValues(METRICS.anomalyActive.labels.detector)!);
     // prom-client names these gauges with a counter's `_total` suffix, which promtool (rightly) flags; the per-type
     // series (nodejs_active_handles{type}, ...) carry the same information under valid names.
     for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
