@@ -4,12 +4,15 @@
  * Counts arrive in `pending` (a plain addition: the request path does nothing else) and are folded once a step.
  * Two figures come out of the fold:
  * - the observed rate: the exact count of the last `window`, from a ring of per-step counts;
- * - the baseline: an exponentially weighted moving average of the per-step rate with time constant `baseline`,
- *   bias-corrected while young (Kingma & Ba 2015, §3), so the first minutes are not read against a baseline near 0.
+ * - the baseline: an exponentially weighted moving average of the per-step rate with time constant `baseline`, fed
+ *   with the steps as they leave the window, so what is being judged never moves what it is judged against. While
+ *   young it is the running mean (the n-th step weighs 1/n until that falls below the EWMA's weight), so the first
+ *   minutes are not read against a baseline that started at 0.
  *
- * Each step's rate enters the baseline clipped to `factor` × the baseline (Huber-style winsorising): an anomaly
- * barely moves the baseline it is judged against, while a lasting change of level is absorbed within about a
- * baseline time constant instead of alerting forever.
+ * A step enters the baseline clipped to `factor` × the baseline (Huber-style winsorising), and while the series is
+ * anomalous it enters with the mature weight only, never the young one: a spike barely moves the baseline it is
+ * judged against, and a lasting change of level is absorbed within about a baseline time constant instead of
+ * alerting forever.
  *
  * The score is observed / max(baseline, minRate / factor). The floor is what makes a ratio usable on auth counters,
  * which sit at or near 0 most of the time: a series whose baseline is 0 needs `minRate` to reach `factor`, never a
@@ -35,8 +38,8 @@ export class RateSeries {
   private readonly alpha: number;
   private readonly floor: number;
   private mean = 0;
-  /** 1 - (1 - alpha)^steps: the weight the average has gathered, for the bias correction. */
-  private gathered = 0;
+  /** Steps folded into the baseline so far. */
+  private entered = 0;
   private steps = 0;
 
   constructor(private readonly options: RateSeriesOptions) {
@@ -48,17 +51,15 @@ export class RateSeries {
     this.floor = options.minRate / options.factor;
   }
 
-  /** Closes one step: the pending count enters the window and, clipped, the baseline. */
-  fold(): void {
+  /** Closes one step: the pending count enters the window, and the step leaving the window enters the baseline. */
+  fold(anomalous = false): void {
     const count = this.pending;
     this.pending = 0;
-    this.windowCount += count - this.ring[this.ringIndex]!;
+    const leaving = this.ring[this.ringIndex]!;
+    if (this.steps >= this.ring.length) this.enter(leaving / this.stepSeconds, anomalous);
+    this.windowCount += count - leaving;
     this.ring[this.ringIndex] = count;
     this.ringIndex = (this.ringIndex + 1) % this.ring.length;
-    const rate = count / this.stepSeconds;
-    const clipped = this.steps === 0 ? rate : Math.min(rate, this.options.factor * Math.max(this.baseline, this.floor));
-    this.mean += this.alpha * (clipped - this.mean);
-    this.gathered += this.alpha * (1 - this.gathered);
     this.steps += 1;
   }
 
@@ -69,15 +70,22 @@ export class RateSeries {
 
   /** Events per second the series usually has. */
   get baseline(): number {
-    return this.gathered === 0 ? 0 : this.mean / this.gathered;
+    return this.mean;
   }
 
   get score(): number {
-    return this.observed / Math.max(this.baseline, this.floor);
+    return this.observed / Math.max(this.mean, this.floor);
   }
 
-  /** Time the series has been folded for: its baseline's age. */
-  get ageMs(): number {
-    return this.steps * this.options.stepMs;
+  /** How much history the baseline holds. */
+  get baselineAgeMs(): number {
+    return this.entered * this.options.stepMs;
+  }
+
+  private enter(rate: number, anomalous: boolean): void {
+    this.entered += 1;
+    const weight = anomalous ? this.alpha : Math.max(this.alpha, 1 / this.entered);
+    const clipped = this.entered === 1 ? rate : Math.min(rate, this.options.factor * Math.max(this.mean, this.floor));
+    this.mean += weight * (clipped - this.mean);
   }
 }
