@@ -61,7 +61,10 @@ export class AlertmanagerPeer {
       this.queue.delete(this.queue.keys().next().value!);
       this.options.counts.dropped += 1;
     }
-    this.sending ??= this.drain().finally(() => (this.sending = undefined));
+    // Started after the caller's turn, so the alerts of one step go out as one batch.
+    this.sending ??= Promise.resolve()
+      .then(() => this.drain())
+      .finally(() => (this.sending = undefined));
   }
 
   /** Stops retrying; waits for a post under way, which `timeout` bounds. */

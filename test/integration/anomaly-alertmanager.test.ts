@@ -129,6 +129,27 @@ describe.concurrent('alerts a person is sent', () => {
     }
   });
 
+  test('the shipped inhibition mutes a per-pod anomaly while the fleet-level Prometheus alert for its issuer fires', async () => {
+    const issuer = 'https://idp-inhibit.example';
+    const { log } = await eventsSidecar(issuer, 'search-0');
+    const writer = startIssuanceWriter(log, { search: 5 });
+    try {
+      await sleep(7000);
+      writer.setRate('search', 100);
+      await onBothPeers('TokenIssuanceAnomaly', issuer, true, 15_000);
+      const fleetAlert = { labels: { alertname: 'UnusualTokenIssuance', severity: 'warning', issuer, client_id: 'search' }, startsAt: new Date().toISOString() };
+      await Promise.all([cluster().post(0, [fleetAlert]), cluster().post(1, [fleetAlert])]);
+      for (const peer of [0, 1]) {
+        await eventually(async () => {
+          const [anomalyAlert] = named(await cluster().alerts(peer), 'TokenIssuanceAnomaly', issuer);
+          return anomalyAlert?.status.state === 'suppressed' && anomalyAlert.status.inhibitedBy.length === 1;
+        }, 10_000, 200);
+      }
+    } finally {
+      writer.stop();
+    }
+  });
+
   test('a steady workload with noise raises no alert over a sustained run', async () => {
     const issuer = 'https://idp-steady.example';
     const { sidecar, log } = await eventsSidecar(issuer, 'steady-0');
