@@ -1,3 +1,5 @@
+import { poissonUpperTail } from './poisson.js';
+
 /**
  * One counted series (a client's issuances, an issuer's failures of one reason) compared with its own past.
  *
@@ -9,14 +11,14 @@
  *   young it is the running mean (the n-th step weighs 1/n until that falls below the EWMA's weight), so the first
  *   minutes are not read against a baseline that started at 0.
  *
- * A step enters the baseline clipped to `factor` × the baseline (Huber-style winsorising), and while the series is
- * anomalous it enters with the mature weight only, never the young one: a spike barely moves the baseline it is
- * judged against, and a lasting change of level is absorbed within about a baseline time constant instead of
- * alerting forever.
+ * A step enters the baseline clipped to `factor` × the baseline (Huber-style winsorising), and none enters while the
+ * series is anomalous: a spike never moves the baseline it is judged against. A change that lasts is made the new
+ * baseline by `rebase` (RateWatch decides when).
  *
  * The score is observed / max(baseline, minRate / factor). The floor is what makes a ratio usable on auth counters,
  * which sit at or near 0 most of the time: a series whose baseline is 0 needs `minRate` to reach `factor`, never a
- * single event. See docs/anomaly-detection.md.
+ * single event. `surprise` is the Poisson tail of the window's count under the baseline: a low-volume series can
+ * reach the factor by chance, and the tail says how often. See docs/anomaly-detection.md.
  */
 export interface RateSeriesOptions {
   readonly factor: number;
@@ -51,12 +53,15 @@ export class RateSeries {
     this.floor = options.minRate / options.factor;
   }
 
-  /** Closes one step: the pending count enters the window, and the step leaving the window enters the baseline. */
+  /**
+   * Closes one step: the pending count enters the window, and the step leaving the window enters the baseline
+   * unless the series is anomalous.
+   */
   fold(anomalous = false): void {
     const count = this.pending;
     this.pending = 0;
     const leaving = this.ring[this.ringIndex]!;
-    if (this.steps >= this.ring.length) this.enter(leaving / this.stepSeconds, anomalous);
+    if (this.steps >= this.ring.length && !anomalous) this.enter(leaving / this.stepSeconds);
     this.windowCount += count - leaving;
     this.ring[this.ringIndex] = count;
     this.ringIndex = (this.ringIndex + 1) % this.ring.length;
@@ -77,14 +82,25 @@ export class RateSeries {
     return this.observed / Math.max(this.mean, this.floor);
   }
 
+  /** How likely the window's count is at the baseline rate (the floor's, if higher). */
+  get surprise(): number {
+    return poissonUpperTail(Math.max(0, this.windowCount), Math.max(this.mean, this.floor) * this.windowSeconds);
+  }
+
+  /** Takes the observed rate as the baseline from now on, with a mature baseline's weight. */
+  rebase(): void {
+    this.mean = this.observed;
+    this.entered = Math.max(this.entered, Math.ceil(1 / this.alpha));
+  }
+
   /** How much history the baseline holds. */
   get baselineAgeMs(): number {
     return this.entered * this.options.stepMs;
   }
 
-  private enter(rate: number, anomalous: boolean): void {
+  private enter(rate: number): void {
     this.entered += 1;
-    const weight = anomalous ? this.alpha : Math.max(this.alpha, 1 / this.entered);
+    const weight = Math.max(this.alpha, 1 / this.entered);
     const clipped = this.entered === 1 ? rate : Math.min(rate, this.options.factor * Math.max(this.mean, this.floor));
     this.mean += weight * (clipped - this.mean);
   }

@@ -1,12 +1,21 @@
 import { RateSeries, type RateSeriesOptions } from './rate-series.js';
 
 /**
- * A rate series with its alert state. It turns anomalous once its baseline holds `warmup` of history and its score reaches
- * `factor`; it turns back once the score falls under half of it, so a rate hovering at the threshold does not flap.
+ * How unlikely a window's count must be at the baseline rate to count as anomalous. A series is judged about 86,400
+ * times a day, so one in a billion keeps a quiet series well under one false alert a year (docs/anomaly-detection.md).
+ */
+export const SURPRISE = 1e-9;
+
+/**
+ * A rate series with its alert state. It turns anomalous once its baseline holds `warmup` of history, its score
+ * reaches `factor` and its window's count is one a Poisson series at the baseline would see less than once in
+ * SURPRISE; it turns back once the score falls under half the factor, so a rate hovering at the threshold does not
+ * flap. A change lasting a whole baseline period is the new normal: the baseline is set to it and the alert resolves.
  */
 export class RateWatch {
   readonly series: RateSeries;
   private anomalous = false;
+  private anomalousMs = 0;
 
   constructor(
     readonly key: string,
@@ -18,10 +27,16 @@ export class RateWatch {
 
   /** Folds the step; true while the series is anomalous. */
   step(): boolean {
-    this.series.fold(this.anomalous);
-    const score = this.series.score;
-    if (this.anomalous) this.anomalous = score >= this.options.factor / 2;
-    else this.anomalous = this.series.baselineAgeMs >= this.options.warmupMs && score >= this.options.factor;
+    const { series, options } = this;
+    series.fold(this.anomalous);
+    if (this.anomalous) {
+      this.anomalousMs += options.stepMs;
+      if (this.anomalousMs >= options.baselineMs) series.rebase();
+      this.anomalous = series.score >= options.factor / 2;
+    } else {
+      this.anomalous = series.baselineAgeMs >= options.warmupMs && series.score >= options.factor && series.surprise < SURPRISE;
+      this.anomalousMs = 0;
+    }
     return this.anomalous;
   }
 }

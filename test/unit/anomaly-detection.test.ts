@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { AuthFailure } from '../../src/auth/errors.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createDetection, STEP_MS, type Anomaly } from '../../src/detection/index.js';
+import { poissonUpperTail } from '../../src/detection/poisson.js';
 import { RateSeries } from '../../src/detection/rate-series.js';
 import type { ValidationReport } from '../../src/server/gate/access-gate.js';
 
@@ -56,14 +57,40 @@ describe('a rate series', () => {
     expect(series.score).toBeCloseTo(1, 5);
   });
 
-  test('keeps its baseline where it was through a spike, and absorbs a lasting new level within a baseline period', () => {
+  test('judges a window against steps that have left it, so the first seconds of a spike cannot hide it', () => {
     const series = new RateSeries({ factor: 10, minRate: 1, windowMs: 10_000, baselineMs: 600_000, stepMs: 1000 });
-    for (let i = 0; i < 1200; i++) (series.pending = 2), series.fold();
-    for (let i = 0; i < 30; i++) (series.pending = 40), series.fold();
-    expect(series.baseline).toBeLessThan(3.5);
-    expect(series.score).toBeGreaterThan(10);
-    for (let i = 0; i < 1200; i++) (series.pending = 40), series.fold();
-    expect(series.score).toBeLessThan(2);
+    for (let i = 0; i < 300; i++) (series.pending = 2), series.fold();
+    for (let i = 0; i < 10; i++) (series.pending = 40), series.fold();
+    expect(series.baseline).toBe(2);
+    expect(series.score).toBe(20);
+  });
+
+  test('leaves its baseline alone while the series is anomalous', () => {
+    const series = new RateSeries({ factor: 10, minRate: 1, windowMs: 10_000, baselineMs: 600_000, stepMs: 1000 });
+    for (let i = 0; i < 300; i++) (series.pending = 2), series.fold();
+    for (let i = 0; i < 600; i++) (series.pending = 40), series.fold(true);
+    expect(series.baseline).toBe(2);
+  });
+
+  test('finds a count the baseline explains unsurprising, and one it cannot explain surprising', () => {
+    const series = new RateSeries({ factor: 10, minRate: 1, windowMs: 10_000, baselineMs: 600_000, stepMs: 1000 });
+    for (let i = 0; i < 300; i++) (series.pending = i % 10 === 0 ? 1 : 0), series.fold();
+    series.pending = 3;
+    series.fold();
+    expect(series.surprise).toBeGreaterThan(0.01);
+    series.pending = 20;
+    series.fold();
+    expect(series.surprise).toBeLessThan(1e-12);
+  });
+});
+
+describe('the Poisson tail', () => {
+  test('matches the exact sums', () => {
+    expect(poissonUpperTail(0, 3)).toBe(1);
+    expect(poissonUpperTail(1, 2)).toBeCloseTo(1 - Math.exp(-2), 9);
+    // Reference values summed term by term with lgamma (Python's math module).
+    expect(poissonUpperTail(12, 1) / 8.316107426882347e-10).toBeCloseTo(1, 6);
+    expect(poissonUpperTail(1000, 1000)).toBeCloseTo(0.5042052441800837, 9);
   });
 });
 
@@ -109,6 +136,22 @@ describe('the failure-burst detector', () => {
 });
 
 describe('the issuance-spike detector', () => {
+  test('takes a change lasting a whole baseline period for the new normal, and resolves', () => {
+    const clock = virtualDetection({ issuanceSpike: { baseline: '10m' } });
+    const events = clock.detection.idpEvents!;
+    const issue = (count: number) => () => {
+      for (let i = 0; i < count; i++) events.observed(ISSUER, { outcome: 'issued', grantType: 'client_credentials', clientId: 'orders' });
+    };
+    clock.run(600, issue(2));
+    clock.run(30, issue(40));
+    expect(clock.firing.size).toBe(1);
+    clock.run(560, issue(40));
+    expect(clock.firing.size).toBe(1);
+    clock.run(20, issue(40));
+    expect(clock.firing.size).toBe(0);
+    expect(clock.resolved).toHaveLength(1);
+  });
+
   test('tracks at most trackedClients clients per issuer, the rest as other', () => {
     const clock = virtualDetection({ trackedClients: 3 });
     const events = clock.detection.idpEvents!;
