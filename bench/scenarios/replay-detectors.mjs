@@ -6,16 +6,17 @@ import { ISSUER } from './workloads.mjs';
 export const SIDECAR_KINDS = { TokenIssuanceAnomaly: 'issuance', ValidationFailureAnomaly: 'failure', IdPUnreachable: 'idp', RefreshTokenReuse: 'reuse' };
 
 /**
- * Replays a workload through the sidecar's detectors with their production defaults, on a virtual clock: each
+ * Replays a workload through the sidecar's detectors with their production defaults (or `anomalyOverrides`, keys
+ * of the `anomaly` section), on a virtual clock: each
  * simulated second the counts go through the same observer ports the gate and the event followers call, and the
  * engine steps once. Returns every alert instance with when it fired and resolved (seconds into the workload).
  */
-export function replayDetectors(workload) {
+export function replayDetectors(workload, anomalyOverrides = {}) {
   const config = validateConfig(
     {
       issuers: [{ issuer: ISSUER, audiences: ['api'] }],
       idpEvents: [{ path: '/dev/null', format: 'jsonl', issuer: ISSUER }],
-      anomaly: { alertmanager: { urls: ['http://127.0.0.1:9093'] } },
+      anomaly: { ...anomalyOverrides, alertmanager: { urls: ['http://127.0.0.1:9093'] } },
     },
     'scenarios',
   );

@@ -132,6 +132,17 @@ function spike(factor, clients, label) {
   });
 }
 
+/** Failures of one reason at `perSecond` on top of the usual ones, for 5 minutes. */
+function burst(label, reason, perSecond, seed) {
+  return workload({
+    name: `${label} (${reason} ${perSecond}/s)`,
+    durationS: SPIKE_TOTAL,
+    seed,
+    events: [{ failures: perSecond, reason, fromS: SPIKE_AT, toS: SPIKE_AT + 5 * 60 }],
+    expected: [{ alertname: 'failure', labels: { reason } }],
+  });
+}
+
 const MANY = ['orders-api', 'payments-api', 'web-portal', 'mobile-app', 'inventory-sync', 'reports'];
 
 /** Every scenario of `npm run scenarios`, in order. */
@@ -144,20 +155,8 @@ export function scenarios() {
     spike(5, MANY, 'six clients'),
     spike(10, MANY, 'six clients'),
     spike(20, MANY, 'six clients'),
-    workload({
-      name: 'forged-token burst (invalid_signature 20/s)',
-      durationS: SPIKE_TOTAL,
-      seed: 41,
-      events: [{ failures: 20, reason: 'invalid_signature', fromS: SPIKE_AT, toS: SPIKE_AT + 5 * 60 }],
-      expected: [{ alertname: 'failure', labels: { reason: 'invalid_signature' } }],
-    }),
-    workload({
-      name: 'kid spray (unknown_key 50/s)',
-      durationS: SPIKE_TOTAL,
-      seed: 43,
-      events: [{ failures: 50, reason: 'unknown_key', fromS: SPIKE_AT, toS: SPIKE_AT + 5 * 60 }],
-      expected: [{ alertname: 'failure', labels: { reason: 'unknown_key' } }],
-    }),
+    burst('forged-token burst', 'invalid_signature', 20, 41),
+    burst('kid spray', 'unknown_key', 50, 43),
     workload({
       name: 'IdP outage (10 min)',
       durationS: SPIKE_TOTAL,

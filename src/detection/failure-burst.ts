@@ -1,9 +1,9 @@
 import type { FailureReason } from '../auth/reasons.js';
 import { UNKNOWN_ISSUER } from '../observability/catalog/metrics.js';
 import type { GateObserver, ValidationReport } from '../server/gate/access-gate.js';
-import { perSecond, type Detector, type Finding } from './anomaly.js';
+import type { Detector, Finding } from './anomaly.js';
 import type { RateDetectorOptions } from './options.js';
-import { RateWatch } from './rate-watch.js';
+import { RateWatch, stepWatches, type Describe } from './rate-watch.js';
 
 type ReasonSlots = Partial<Record<FailureReason, RateWatch>>;
 
@@ -45,27 +45,13 @@ export class FailureBurstDetector implements Detector, GateObserver {
   }
 
   step(_nowMs: number, report: (finding: Finding) => void): void {
-    let max = 0;
-    for (const watch of this.watches) {
-      const anomalous = watch.step();
-      const { score, observed, baseline } = watch.series;
-      if (score > max) max = score;
-      if (!anomalous) continue;
-      const { issuer, reason } = watch.labels as { issuer: string; reason: string };
-      report({
-        key: watch.key,
-        detector: this.name,
-        severity: this.options.severity,
-        labels: watch.labels,
-        observed: perSecond(observed),
-        baseline: perSecond(baseline),
-        score,
-        summary: `${reason} failures at ${perSecond(observed)}, ${score.toFixed(0)}× their baseline`,
-        description:
-          `Tokens of ${issuer} fail validation with ${reason} at ${perSecond(observed)} over the last ` +
-          `${this.options.windowMs / 1000}s, against a usual ${perSecond(baseline)}.`,
-      });
-    }
-    this.maxScore = max;
+    this.maxScore = stepWatches(this.watches, this.name, this.options.severity, this.describe, report);
   }
+
+  private readonly describe: Describe = ({ issuer, reason }, { observed, baseline, score }) => ({
+    summary: `${reason} failures at ${observed}, ${score.toFixed(0)}× their baseline`,
+    description:
+      `Tokens of ${issuer} fail validation with ${reason} at ${observed} over the last ${this.options.windowMs / 1000}s, ` +
+      `against a usual ${baseline}.`,
+  });
 }

@@ -1,8 +1,8 @@
 import type { IdpEvent, IdpEventObserver } from '../idp-events/index.js';
 import { ClientIdLabels } from '../idp-events/client-ids.js';
-import { perSecond, type Detector, type Finding } from './anomaly.js';
+import type { Detector, Finding } from './anomaly.js';
 import type { RateDetectorOptions } from './options.js';
-import { RateWatch } from './rate-watch.js';
+import { RateWatch, stepWatches, type Describe } from './rate-watch.js';
 
 /**
  * Token issuance per issuer, client and grant type, from the IdP's event log. Memory is bounded: the first
@@ -36,27 +36,13 @@ export class IssuanceSpikeDetector implements Detector, IdpEventObserver {
   }
 
   step(_nowMs: number, report: (finding: Finding) => void): void {
-    let max = 0;
-    for (const watch of this.watches.values()) {
-      const anomalous = watch.step();
-      const { score, observed, baseline } = watch.series;
-      if (score > max) max = score;
-      if (!anomalous) continue;
-      const { issuer, client_id: client, grant_type: grant } = watch.labels as Record<'issuer' | 'client_id' | 'grant_type', string>;
-      report({
-        key: watch.key,
-        detector: this.name,
-        severity: this.options.severity,
-        labels: watch.labels,
-        observed: perSecond(observed),
-        baseline: perSecond(baseline),
-        score,
-        summary: `Token issuance to ${client} (${grant}) at ${perSecond(observed)}, ${score.toFixed(0)}× its baseline`,
-        description:
-          `${issuer} issued tokens to client ${client} with grant ${grant} at ${perSecond(observed)} over the last ` +
-          `${this.options.windowMs / 1000}s, against a usual ${perSecond(baseline)}.`,
-      });
-    }
-    this.maxScore = max;
+    this.maxScore = stepWatches(this.watches.values(), this.name, this.options.severity, this.describe, report);
   }
+
+  private readonly describe: Describe = ({ issuer, client_id: client, grant_type: grant }, { observed, baseline, score }) => ({
+    summary: `Token issuance to ${client} (${grant}) at ${observed}, ${score.toFixed(0)}× its baseline`,
+    description:
+      `${issuer} issued tokens to client ${client} with grant ${grant} at ${observed} over the last ` +
+      `${this.options.windowMs / 1000}s, against a usual ${baseline}.`,
+  });
 }

@@ -1,3 +1,4 @@
+import { perSecond, type DetectorName, type Finding } from './anomaly.js';
 import { RateSeries, type RateSeriesOptions } from './rate-series.js';
 
 /**
@@ -39,4 +40,27 @@ export class RateWatch {
     }
     return this.anomalous;
   }
+}
+
+/** What a rate detector says about one of its anomalous series, in words. */
+export type Describe = (labels: Readonly<Record<string, string>>, figures: { observed: string; baseline: string; score: number }) => Pick<Finding, 'summary' | 'description'>;
+
+/** Steps every watch of a rate detector, reports each anomalous one with its figures, and returns the highest score. */
+export function stepWatches(
+  watches: Iterable<RateWatch>,
+  detector: DetectorName,
+  severity: string,
+  describe: Describe,
+  report: (finding: Finding) => void,
+): number {
+  let max = 0;
+  for (const watch of watches) {
+    const anomalous = watch.step();
+    const { score } = watch.series;
+    if (score > max) max = score;
+    if (!anomalous) continue;
+    const figures = { observed: perSecond(watch.series.observed), baseline: perSecond(watch.series.baseline), score };
+    report({ key: watch.key, detector, severity, labels: watch.labels, ...figures, ...describe(watch.labels, figures) });
+  }
+  return max;
 }
