@@ -7,7 +7,7 @@ import { METRICS } from '../../dist/observability/catalog/metrics.js';
 import { ISSUER } from './workloads.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const FIXTURE = new URL('./fixtures/static-rules.yaml', import.meta.url).pathname;
+export const FIXTURE = new URL('./fixtures/static-rules.yaml', import.meta.url).pathname;
 /** Prometheus's scrape and evaluation interval in the replay. */
 const SCRAPE_S = 15;
 /** How often the replay asks promtool which alerts fire. */

@@ -129,6 +129,34 @@ describe.concurrent('alerts a person is sent', () => {
     }
   });
 
+  test('two replicas seeing one storm, one calming first: the group stays firing until the last one resolves', async () => {
+    const issuer = 'https://idp-storm.example';
+    const replicas = await Promise.all(['cart-0', 'cart-1'].map((pod) => eventsSidecar(issuer, pod)));
+    const writers = replicas.map(({ log }) => startIssuanceWriter(log, { cart: 5 }));
+    try {
+      await sleep(7000);
+      for (const writer of writers) writer.setRate('cart', 100);
+      await eventually(async () => named(await cluster().alerts(0), 'TokenIssuanceAnomaly', issuer).length === 2, 15_000, 200);
+      writers[0]!.setRate('cart', 5);
+      // cart-0's own alert resolves; cart-1's must stay active on both peers, and the group keeps firing.
+      await eventually(async () => {
+        const [first, second] = await Promise.all([cluster().alerts(0), cluster().alerts(1)]);
+        return [first, second].every((alerts) => named(alerts, 'TokenIssuanceAnomaly', issuer).map((alert) => alert.labels.pod).join() === 'cart-1');
+      }, 20_000, 200);
+      await sleep(5000);
+      const calmedSecond = Date.now();
+      writers[1]!.setRate('cart', 5);
+      await onBothPeers('TokenIssuanceAnomaly', issuer, false, 20_000);
+      await eventually(() => notificationsFor('TokenIssuanceAnomaly', issuer).some((n) => n.status === 'resolved'), 10_000, 100);
+
+      const sent = notificationsFor('TokenIssuanceAnomaly', issuer);
+      expect(new Set(sent.map((n) => n.groupKey)).size).toBe(1);
+      expect(sent.filter((n) => n.receivedAtMs < calmedSecond).every((n) => n.status === 'firing')).toBe(true);
+    } finally {
+      for (const writer of writers) writer.stop();
+    }
+  });
+
   test('the shipped inhibition mutes a per-pod anomaly while the fleet-level Prometheus alert for its issuer fires', async () => {
     const issuer = 'https://idp-inhibit.example';
     const { log } = await eventsSidecar(issuer, 'search-0');
