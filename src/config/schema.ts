@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS } from './algorithms.js';
+import { anomalySchema } from './anomaly.js';
 import { idpEventSourcesSchema } from './idp-events.js';
 import { duration, listenAddress } from './types.js';
 
@@ -110,6 +111,7 @@ export const configSchema = z
       })
       .default({ pathPrefix: '', requestSource: 'auto' }),
     idpEvents: idpEventSourcesSchema.default([]),
+    anomaly: anomalySchema.prefault({}),
     metrics: z.strictObject({ clientIdTopN: z.number().int().min(1).max(1000).default(50) }).default({ clientIdTopN: 50 }),
     auditLog: z
       .strictObject({ successSampleRate: z.number().min(0).max(1).default(1) })

@@ -13,6 +13,10 @@ interface EventFields {
   readonly session?: SessionEffect | undefined;
   /** When the IdP says the event happened (Unix ms), if the line carries an unambiguous time. */
   readonly timeMs?: number | undefined;
+  /** The id of the refresh token presented (a refresh grant, or its error), when the IdP logs it; never a token. */
+  readonly refreshTokenId?: string | undefined;
+  /** The IdP refused a refresh token because it had been used already (rotation's reuse detection). */
+  readonly refreshTokenReused?: boolean | undefined;
 }
 
 export type IdpEvent =

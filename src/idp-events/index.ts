@@ -7,11 +7,14 @@ import { FileFollower, type FollowOptions } from './follow.js';
 import { PARSERS } from './formats/index.js';
 import { IssuerRecorder } from './issuance.js';
 import { idpEventMetrics } from './metrics.js';
+import type { IdpEventObserver } from './observer.js';
 import { eventLineSink } from './source.js';
 
 export { idpEventSourceSchema, idpEventSourcesSchema, type IdpEventSourceConfig } from '../config/idp-events.js';
 export { IdpEventsError } from './errors.js';
 export { idpEventMetrics, type IdpEventMetrics } from './metrics.js';
+export type { IdpEventObserver } from './observer.js';
+export type { IdpEvent } from './event.js';
 export { OIDC_PROVIDER_EVENTS, oidcProviderEventLine } from './formats/oidc-provider.js';
 
 export interface IdpEventFollowerDeps {
@@ -19,6 +22,8 @@ export interface IdpEventFollowerDeps {
   logger: Logger;
   /** client_id label values kept per issuer before the rest count as `other`. Default 50. */
   clientIdTopN?: number;
+  /** Sees every parsed event after it is counted (anomaly detection). */
+  observer?: IdpEventObserver | undefined;
   /** Tuning for tests and the bench; the defaults (follow.ts FOLLOW_DEFAULTS) suit production. */
   follow?: Pick<FollowOptions, 'pollIntervalMs' | 'maxLineBytes' | 'retiredFileGraceMs'>;
 }
@@ -41,7 +46,7 @@ export function startIdpEventFollowers(sources: IdpEventSourceConfig[], deps: Id
 
   const recorders = new Map<string, IssuerRecorder>();
   for (const [issuer, idleTimeoutMs] of longestIdleTimeoutByIssuer(sources)) {
-    recorders.set(issuer, new IssuerRecorder(issuer, metrics, { clientIdTopN: deps.clientIdTopN, sessionIdleTimeoutMs: idleTimeoutMs }));
+    recorders.set(issuer, new IssuerRecorder(issuer, metrics, { clientIdTopN: deps.clientIdTopN, sessionIdleTimeoutMs: idleTimeoutMs, observer: deps.observer }));
   }
 
   const followers = sources.map((source) => {

@@ -2,12 +2,14 @@ import { ClientIdLabels } from './client-ids.js';
 import { errorLabel } from './error-codes.js';
 import type { IdpEvent } from './event.js';
 import type { IdpEventMetrics } from './metrics.js';
+import type { IdpEventObserver } from './observer.js';
 import { SessionEstimate } from './sessions.js';
 
 export interface IssuerRecorderOptions {
   clientIdTopN?: number;
   sessionIdleTimeoutMs: number;
   maxSessions?: number;
+  observer?: IdpEventObserver | undefined;
 }
 
 /**
@@ -19,6 +21,7 @@ export class IssuerRecorder {
   private readonly sessions: SessionEstimate;
   private readonly untrackSessions: () => void;
   private newestEventMs = 0;
+  private readonly observer: IdpEventObserver | undefined;
 
   constructor(
     private readonly issuer: string,
@@ -27,6 +30,7 @@ export class IssuerRecorder {
   ) {
     this.clientIds = new ClientIdLabels(options.clientIdTopN);
     this.sessions = new SessionEstimate(options.sessionIdleTimeoutMs, options.maxSessions);
+    this.observer = options.observer;
     this.untrackSessions = metrics.trackSessions(issuer, (nowMs) => this.sessions.count(nowMs));
     metrics.activeSessions.set({ issuer }, 0);
   }
@@ -43,6 +47,7 @@ export class IssuerRecorder {
       if (event.session === 'ended') this.sessions.end(event.sessionId);
       else if (event.session === 'active') this.sessions.touch(event.sessionId, atMs);
     }
+    this.observer?.observed(this.issuer, event);
     if (atMs > this.newestEventMs) {
       this.newestEventMs = atMs;
       this.metrics.lastEventTimestamp.set({ issuer: this.issuer }, atMs / 1000);

@@ -13,7 +13,8 @@ import { buildProxyServer } from '../server/proxy/server.js';
 import { AuditLog } from '../observability/audit/audit-log.js';
 import type { Logger } from '../logging/logger.js';
 import type { ValidationMetrics } from '../observability/metrics/validation-metrics.js';
-import { fanOutGate, keyStoreObserver } from './observers.js';
+import { fanOutGate, keyStoreObserver, type FetchWatcher } from './observers.js';
+import type { GateObserver } from '../server/gate/ports.js';
 import type { Tracing } from '../observability/tracing/tracing.js';
 
 export interface DataPlane {
@@ -35,16 +36,19 @@ export function buildDataPlane(
     tracing: Tracing | undefined;
     /** False only to measure telemetry's own cost (bench/): validations are then neither counted nor logged. */
     observeValidations?: boolean;
+    /** Anomaly detection's view of validations and of the key stores' fetches, when it is on. */
+    anomaly?: { gate: GateObserver | undefined; idpFetched: FetchWatcher | undefined } | undefined;
   },
 ): DataPlane {
   const { logger, metrics, tokenCache } = deps;
-  const issuers = config.issuers.map((issuerConfig) => new TrustedIssuer(issuerConfig, keyStoreObserver(metrics, logger)));
+  const issuers = config.issuers.map((issuerConfig) => new TrustedIssuer(issuerConfig, keyStoreObserver(metrics, logger, deps.anomaly?.idpFetched)));
   metrics.watchKeyStores(issuers.map((issuer) => issuer.keys));
   const identity = new IdentityHeaderMapper(config.claimHeaders);
   const validator = new TokenValidator(new Map(issuers.map((issuer) => [issuer.issuer, issuer])), tokenCache, identity, config.limits.tokenBytes);
   const answers = new Answers(config.realm);
   const auditLog = new AuditLog(logger, config.auditLog);
-  const observers = deps.observeValidations === false ? undefined : fanOutGate([metrics, auditLog]);
+  const detector = deps.anomaly?.gate;
+  const observers = deps.observeValidations === false ? undefined : fanOutGate([metrics, auditLog, ...(detector ? [detector] : [])]);
   // Spoofing attempts are always counted and logged: they are rare, and bench/'s switch is about validations.
   const spoofObserver = fanOutSpoof([metrics, auditLog]);
   const gate = new AccessGate(new RouteTable(config), validator, answers, config.allowQueryToken, observers, deps.tracing?.validation);

@@ -13,11 +13,18 @@ export function fanOutGate(observers: readonly GateObserver[]): GateObserver {
   };
 }
 
-/** Key store events to metrics and to the operational log (fetch failures, rotations, throttled refetches). */
-export function keyStoreObserver(metrics: KeyStoreObserver, logger: Logger): KeyStoreObserver {
+/** The IdP-reachability detector's view of the key stores' fetches. */
+export type FetchWatcher = (issuer: string, endpoint: IdpEndpoint, result: IdpFetchResult) => void;
+
+/**
+ * Key store events to metrics, to the operational log (fetch failures, rotations, throttled refetches) and, when
+ * anomaly detection is on, fetch results to its IdP-reachability detector.
+ */
+export function keyStoreObserver(metrics: KeyStoreObserver, logger: Logger, fetchWatcher?: FetchWatcher): KeyStoreObserver {
   return {
     fetched(issuer: string, endpoint: IdpEndpoint, result: IdpFetchResult, seconds: number, message?: string) {
       metrics.fetched(issuer, endpoint, result, seconds, message);
+      fetchWatcher?.(issuer, endpoint, result);
       if (result !== 'success') logger.warn({ event: 'idp_fetch_failed', issuer, endpoint, result, reason: message }, 'IdP fetch failed');
       else logger.debug({ event: 'idp_fetched', issuer, endpoint, seconds });
     },

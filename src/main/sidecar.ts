@@ -1,6 +1,7 @@
 import { TokenCache } from '../auth/token-cache.js';
 import type { TrustedIssuer } from '../auth/trusted-issuer.js';
 import type { Config } from '../config/schema.js';
+import { buildAnomalyAlerting, type AnomalyAlerting } from './anomaly-alerting.js';
 import { buildDataPlane } from './data-plane.js';
 import { startIdpEventFollowers, type IdpEventFollowers } from '../idp-events/index.js';
 import { buildAdminServer } from '../server/admin/server.js';
@@ -20,6 +21,8 @@ export interface Sidecar {
   readonly adminUrl: string;
   /** The IdP event followers, when `idpEvents` is configured. */
   readonly idpEvents: IdpEventFollowers | undefined;
+  /** The anomaly detectors and their Alertmanager notifier, when `anomaly.enabled`. */
+  readonly anomaly: AnomalyAlerting | undefined;
   /** Stops accepting, drains in-flight requests within `shutdownTimeout`, stops background work. */
   shutdown(): Promise<void>;
 }
@@ -46,17 +49,27 @@ export async function startSidecar(config: Config, logger: Logger, options: Side
     tokenCacheEntries: () => tokenCache.size,
     dataPlaneMode: config.mode === 'events' ? undefined : config.mode,
   });
-  const dataPlane = config.mode === 'events' ? undefined : buildDataPlane(config, { logger, metrics, tokenCache, tracing, observeValidations: options.observeValidations });
+  const anomaly = buildAnomalyAlerting(config, { env, logger, metrics });
+  const dataPlane =
+    config.mode === 'events'
+      ? undefined
+      : buildDataPlane(config, { logger, metrics, tokenCache, tracing, observeValidations: options.observeValidations, anomaly: anomaly?.detection });
   const issuers = dataPlane?.issuers ?? [];
   const idpEvents =
     config.idpEvents.length > 0
-      ? startIdpEventFollowers(config.idpEvents, { registry: metrics.registry, logger, clientIdTopN: config.metrics.clientIdTopN })
+      ? startIdpEventFollowers(config.idpEvents, {
+          registry: metrics.registry,
+          logger,
+          clientIdTopN: config.metrics.clientIdTopN,
+          observer: anomaly?.detection.idpEvents,
+        })
       : undefined;
 
   let accepting = true;
   const admin = fastifyListener(buildAdminServer({ keyStores: issuers.map((issuer) => issuer.keys), registry: metrics.registry, accepting: () => accepting }));
   for (const issuer of issuers) void issuer.keys.start();
   const adminUrl = await admin.listen(config.admin);
+  anomaly?.start(adminUrl);
   const dataPlaneUrl = dataPlane ? await dataPlane.listener.listen(config.listen) : '';
   logger.info({ event: 'started', mode: config.mode, listen: dataPlaneUrl || undefined, admin: adminUrl, version: VERSION }, 'tokenwatch started');
 
@@ -65,6 +78,7 @@ export async function startSidecar(config: Config, logger: Logger, options: Side
     if (dataPlane) await drain(dataPlane.listener, config.shutdownTimeout, logger);
     await admin.close();
     await idpEvents?.stop();
+    await anomaly?.stop();
     for (const issuer of issuers) issuer.keys.stop();
     await tracing?.shutdown();
     logger.info({ event: 'stopped' }, 'tokenwatch stopped');
@@ -79,6 +93,7 @@ export async function startSidecar(config: Config, logger: Logger, options: Side
     dataPlaneUrl,
     adminUrl,
     idpEvents,
+    anomaly,
     shutdown: () => (closing ??= shutdown()),
   };
 }

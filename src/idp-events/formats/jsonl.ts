@@ -1,6 +1,7 @@
 import type { ParseResult } from '../event.js';
 import { grantTypeLabel } from '../grant-types.js';
 import { parseJsonObject, stringField, timeField } from './json-fields.js';
+import { mentionsReuse, withRefreshToken } from './refresh-token-fields.js';
 
 /**
  * `format: jsonl`: the structured lines of the observability seed, one JSON object per line.
@@ -13,6 +14,9 @@ import { parseJsonObject, stringField, timeField } from './json-fields.js';
  * (ISO 8601), and the event `logout` with a `session_id`. A response that carries several tokens may be
  * logged once per token_type; only the `access` line (or a line without token_type) counts as an issuance,
  * so one grant is one issuance. Other events (the gateway's `token_validated`…) are ignored.
+ *
+ * For refresh-token reuse detection: `refresh_token_id` names the refresh token a refresh grant presented, and an
+ * `oauth_error` whose `reason` or `error_description` mentions reuse is the IdP refusing a reused one.
  */
 export function parseJsonlLine(line: string): ParseResult {
   const object = parseJsonObject(line);
@@ -23,15 +27,18 @@ export function parseJsonlLine(line: string): ParseResult {
   const clientId = stringField(object, 'client_id');
   const sessionId = stringField(object, 'session_id');
   const timeMs = timeField(object, 'time') ?? timeField(object, 'timestamp');
+  const refreshTokenId = stringField(object, 'refresh_token_id');
   switch (event) {
     case 'token_issued': {
       const tokenType = stringField(object, 'token_type');
       if (tokenType !== undefined && tokenType !== 'access') return 'ignored';
       const session = sessionId === undefined ? undefined : 'active';
-      return { outcome: 'issued', grantType: grantTypeLabel(stringField(object, 'grant_type')), clientId, sessionId, session, timeMs };
+      return withRefreshToken({ outcome: 'issued', grantType: grantTypeLabel(stringField(object, 'grant_type')), clientId, sessionId, session, timeMs }, refreshTokenId, false);
     }
-    case 'oauth_error':
-      return { outcome: 'error', error: stringField(object, 'error'), clientId, sessionId, timeMs };
+    case 'oauth_error': {
+      const refreshTokenReused = mentionsReuse(stringField(object, 'reason')) || mentionsReuse(stringField(object, 'error_description'));
+      return withRefreshToken({ outcome: 'error', error: stringField(object, 'error'), clientId, sessionId, timeMs }, refreshTokenId, refreshTokenReused);
+    }
     case 'logout':
       return sessionId === undefined ? 'ignored' : { outcome: 'session', clientId, sessionId, session: 'ended', timeMs };
     default:

@@ -2,6 +2,7 @@ import { SESSION_GONE_ERRORS } from '../error-codes.js';
 import type { IdpEvent } from '../event.js';
 import { grantTypeLabel } from '../grant-types.js';
 import type { KeycloakFields } from './keycloak-message.js';
+import { mentionsReuse, withRefreshToken } from './refresh-token-fields.js';
 
 /** Keycloak event types (org.keycloak.events.EventType) that mint tokens, and the grant they stand for. */
 const GRANT_BY_EVENT_TYPE: ReadonlyMap<string, string> = new Map([
@@ -23,16 +24,17 @@ const ERROR_SUFFIX = '_ERROR';
  * The direct-access grant (password) is logged as LOGIN with grant_type=password in its details.
  */
 export function keycloakEvent(fields: KeycloakFields, timeMs: number | undefined): IdpEvent | 'ignored' {
-  const { type, clientId, sessionId } = fields;
+  const { type, clientId, sessionId, refreshTokenId } = fields;
   if (type.endsWith(ERROR_SUFFIX)) {
     const ended = sessionId !== undefined && fields.error !== undefined && SESSION_GONE_ERRORS.has(fields.error);
-    return { outcome: 'error', error: fields.error, clientId, sessionId, session: ended ? 'ended' : undefined, timeMs };
+    const event: IdpEvent = { outcome: 'error', error: fields.error, clientId, sessionId, session: ended ? 'ended' : undefined, timeMs };
+    return withRefreshToken(event, refreshTokenId, mentionsReuse(fields.reason));
   }
   if (type === 'LOGOUT') {
     return sessionId === undefined ? 'ignored' : { outcome: 'session', clientId, sessionId, session: 'ended', timeMs };
   }
   const grant = GRANT_BY_EVENT_TYPE.get(type) ?? (type === 'LOGIN' && fields.grantType === 'password' ? 'password' : undefined);
   const session = sessionId !== undefined && type !== 'CLIENT_LOGIN' ? 'active' : undefined;
-  if (grant !== undefined) return { outcome: 'issued', grantType: grantTypeLabel(grant), clientId, sessionId, session, timeMs };
+  if (grant !== undefined) return withRefreshToken({ outcome: 'issued', grantType: grantTypeLabel(grant), clientId, sessionId, session, timeMs }, refreshTokenId, false);
   return session === undefined ? 'ignored' : { outcome: 'session', clientId, sessionId, session, timeMs };
 }

@@ -18,6 +18,10 @@ export interface KeycloakFields {
   sessionId: string | undefined;
   error: string | undefined;
   grantType: string | undefined;
+  /** details.refresh_token_id: the refresh token a REFRESH_TOKEN event presented. */
+  refreshTokenId: string | undefined;
+  /** details.reason: why an *_ERROR event failed, e.g. "Maximum allowed refresh token reuse exceeded". */
+  reason: string | undefined;
 }
 
 /** `not_event`: the line is not an event message. `malformed`: it starts like one but cannot be read. */
@@ -66,7 +70,7 @@ export function isEventTypeName(text: string): boolean {
 export function parseKeycloakMessage(text: string): MessageResult {
   const start = findTypeKey(text);
   if (start < 0) return 'not_event';
-  const fields: KeycloakFields = { type: '', clientId: undefined, sessionId: undefined, error: undefined, grantType: undefined };
+  const fields: KeycloakFields = { type: '', clientId: undefined, sessionId: undefined, error: undefined, grantType: undefined, refreshTokenId: undefined, reason: undefined };
   const length = text.length;
   let keyStart = start;
   let isFirstPair = true;
@@ -131,6 +135,9 @@ function assignField(fields: KeycloakFields, text: string, keyStart: number, key
     case 5:
       if (text.startsWith('error', keyStart)) fields.error = present;
       break;
+    case 6:
+      if (text.startsWith('reason', keyStart)) fields.reason = present;
+      break;
     case 8:
       if (text.startsWith('clientId', keyStart)) fields.clientId = present;
       break;
@@ -139,6 +146,9 @@ function assignField(fields: KeycloakFields, text: string, keyStart: number, key
       break;
     case 10:
       if (text.startsWith('grant_type', keyStart)) fields.grantType = present;
+      break;
+    case 16:
+      if (text.startsWith('refresh_token_id', keyStart)) fields.refreshTokenId = present;
       break;
   }
 }

@@ -59,5 +59,7 @@ function eventRepresentationFields(object: JsonObject): KeycloakFields | undefin
     sessionId: stringField(object, 'sessionId'),
     error: stringField(object, 'error'),
     grantType: details === undefined ? undefined : stringField(details, 'grant_type'),
+    refreshTokenId: details === undefined ? undefined : stringField(details, 'refresh_token_id'),
+    reason: details === undefined ? undefined : stringField(details, 'reason'),
   };
 }

@@ -2,6 +2,7 @@ import { FAILURE_REASONS } from '../../auth/reasons.js';
 import { ERROR_LABELS } from '../../idp-events/error-codes.js';
 import { GRANT_TYPE_LABELS } from '../../idp-events/grant-types.js';
 import { DATA_PLANE_MODES, OWN_FAILURE_CAUSES } from '../../server/http/request-observer.js';
+import { DETECTORS } from '../../detection/anomaly.js';
 
 /**
  * Every metric tokenwatch exposes, defined once (Envoy's `stats.h`): the registry is built from these entries,
@@ -41,9 +42,11 @@ export const IDP_FETCH_RESULTS = ['success', 'error', 'timeout', 'invalid'] as c
 export const IDP_ENDPOINTS = ['discovery', 'jwks'] as const;
 export const UPSTREAM_STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'error'] as const;
 export const EVENT_LINE_RESULTS = ['parsed', 'ignored', 'malformed'] as const;
+export const NOTIFICATION_RESULTS = ['sent', 'failed', 'dropped'] as const;
 
 const VALIDATION = 'observability/metrics/validation-metrics.ts';
 const IDP_EVENTS = 'idp-events/metrics.ts';
+const ANOMALY = 'observability/metrics/anomaly-metrics.ts';
 
 /** Checks an entry against the shape while keeping its literal name and label names for the metrics built from it. */
 function metric<const D extends MetricDefinition>(definition: D): D {
@@ -277,6 +280,34 @@ export const METRICS = {
     help: 'Unix time of the newest IdP event read (its own time when the line has one, else when it was read).',
     labels: { issuer: EVENT_ISSUER },
     emitter: IDP_EVENTS,
+  }),
+  anomalyActive: metric({
+    name: 'anomaly_active',
+    type: 'gauge',
+    help: 'Anomalies a detector of this sidecar finds now (each one an alert sent to Alertmanager).',
+    labels: { detector: DETECTORS },
+    emitter: ANOMALY,
+  }),
+  anomalyScore: metric({
+    name: 'anomaly_score',
+    type: 'gauge',
+    help: 'Highest score of a detector at its last step: observed over baseline for rates (alerts at the factor), time failing over grace, reuses.',
+    labels: { detector: DETECTORS },
+    emitter: ANOMALY,
+  }),
+  alertmanagerNotifications: metric({
+    name: 'alertmanager_notifications_total',
+    type: 'counter',
+    help: 'Alerts posted to Alertmanager peers, summed over peers: sent (accepted), failed (an attempt failed), dropped (queue full or retries spent).',
+    labels: { result: NOTIFICATION_RESULTS },
+    emitter: ANOMALY,
+  }),
+  alertmanagerQueueLength: metric({
+    name: 'alertmanager_queue_length',
+    type: 'gauge',
+    help: 'Alerts waiting for an Alertmanager peer or being sent, summed over peers.',
+    labels: {},
+    emitter: ANOMALY,
   }),
 } as const;
 

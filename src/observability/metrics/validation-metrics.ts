@@ -11,7 +11,8 @@ import type { GateObserver, ValidationRecord } from '../../server/gate/ports.js'
 import type { UpstreamObserver, UpstreamStatusClass } from '../../server/proxy/exchange.js';
 import type { IdentitySpoof, IdentitySpoofObserver } from '../../server/gate/identity-aliases.js';
 import { DATA_PLANE_MODES, OWN_FAILURE_CAUSES, type DataPlaneMode, type OwnFailureCause, type RequestObserver } from '../../server/http/request-observer.js';
-import { METRICS, OTHER, UNKNOWN_ISSUER, metricOptions, type MetricDefinition } from '../catalog/metrics.js';
+import { METRICS, OTHER, UNKNOWN_ISSUER, labelValues, metricOptions, type MetricDefinition } from '../catalog/metrics.js';
+import { registerAnomalyMetrics, type AnomalySources } from './anomaly-metrics.js';
 
 
 const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -132,6 +133,8 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
   private readonly otherScopeSlot: CounterSlot;
   private readonly durationChildren: Record<'success' | 'failure', Record<'hit' | 'miss', HistogramSlot>>;
   private readonly requestSlots: RequestSlots | undefined;
+  /** Connects the anomaly metrics to the detection engine and the Alertmanager notifier, once they run. */
+  readonly watchAnomalyDetection: (sources: AnomalySources) => void;
   /** Made at a status class's first answer: forward-auth mode never shows upstream series. */
   private readonly upstreamSlots: Partial<Record<UpstreamStatusClass, HistogramSlot>> = {};
 
@@ -148,6 +151,7 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     countedFrom(this.registry, METRICS.logLinesDropped, () => logWriterStats.droppedLines);
     countedFrom(this.registry, METRICS.tracingSpansDropped, () => spanShippingStats.dropped);
     countedFrom(this.registry, METRICS.logWriteErrors, () => logWriterStats.writeErrors);
+    this.watchAnomalyDetection = registerAnomalyMetrics(this.registry, labelValues(METRICS.anomalyActive.labels.detector)!);
     // prom-client names these gauges with a counter's `_total` suffix, which promtool (rightly) flags; the per-type
     // series (nodejs_active_handles{type}, ...) carry the same information under valid names.
     for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
