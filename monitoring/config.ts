@@ -34,6 +34,8 @@ export interface MonitoringConfig {
   readonly security: {
     readonly invalidGrantIn10m: number;
     readonly invalidSignatureIn5m: number;
+    /** ForgedTokenBurst also needs this share of the issuer's validations: a busy service's trickle of bad tokens is not a burst. */
+    readonly invalidSignatureShare: number;
     readonly unknownKeyIn5m: number;
   };
   readonly sidecar: {
@@ -63,7 +65,7 @@ export const CONFIG: MonitoringConfig = {
   validation: { failureRatioWarning: 0.01, failureRatioCritical: 0.1, minRate: 0.2, latencyP99Seconds: 0.1 },
   idp: { downFor: '2m', jwksStaleFor: '5m', maxStaleNearSeconds: 3600, jwksMissRatio: 0.1, minKeyLookupRate: 0.2 },
   issuance: { spikeFactor: 10, minRate: 0.5 },
-  security: { invalidGrantIn10m: 20, invalidSignatureIn5m: 10, unknownKeyIn5m: 10 },
+  security: { invalidGrantIn10m: 20, invalidSignatureIn5m: 30, invalidSignatureShare: 0.001, unknownKeyIn5m: 10 },
   sidecar: { downFor: '5m', eventLogStalledSeconds: 900 },
   slo: {
     objective: 0.999,

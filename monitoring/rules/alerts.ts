@@ -102,12 +102,17 @@ function eventAlerts(): AlertingRule[] {
 }
 
 function securityAlerts(): AlertingRule[] {
-  const { invalidSignatureIn5m, unknownKeyIn5m } = CONFIG.security;
+  const { invalidSignatureIn5m, invalidSignatureShare, unknownKeyIn5m } = CONFIG.security;
   const increase5m = (selector: string, without: readonly string[] = []) => fleetSum(`increase(${selector}[5m])`, without);
   const reason = (value: 'invalid_signature' | 'unknown_key') => select(METRICS.tokenValidationFailure, { matchers: [is(METRICS.tokenValidationFailure, 'reason', value)] });
   return [
     alert('ForgedTokenBurst', 'warning', {
-      expr: `${increase5m(reason('invalid_signature'))} > ${num(invalidSignatureIn5m)}`,
+      expr: [
+        `${increase5m(reason('invalid_signature'))} > ${num(invalidSignatureIn5m)}`,
+        // The ratio loses `reason`; the alert keeps the left side's labels.
+        'and ignoring (reason)',
+        `${increase5m(reason('invalid_signature'))}\n  / ignoring (reason)\n${increase5m(select(METRICS.tokenValidation), ['result'])} > ${num(invalidSignatureShare)}`,
+      ].join('\n'),
       summary: 'Tokens with invalid signatures are arriving.',
       description: `{{ $value | humanize }} tokens claiming issuer {{ $labels.issuer }}${where} failed signature verification in 5 minutes (reason {{ $labels.reason }}): someone is presenting forged or tampered tokens.`,
     }),
