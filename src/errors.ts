@@ -9,6 +9,8 @@ export type ErrorCode =
   | `ERR_AUTH_${Uppercase<FailureReason>}`
   /** A configuration that does not validate: every problem is listed with its key path. */
   | 'ERR_CONFIG_INVALID'
+  /** A valid configuration that changes what cannot change while running (listener addresses, the mode). */
+  | 'ERR_CONFIG_RELOAD_REFUSED'
   /** Discovery or JWKS could not be fetched: network or HTTP status, deadline, or an unusable document. */
   | 'ERR_IDP_FETCH_ERROR'
   | 'ERR_IDP_FETCH_TIMEOUT'

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfigFile } from '../config/load.js';
+import { ConfigError, parseConfigText, readConfigText } from '../config/load.js';
 import { runCheckConfig } from '../cli/check-config.js';
 import { runInspectToken } from '../cli/inspect-token.js';
 import { runDevStack } from '../dev/dev-stack.js';
+import { ConfigReloader } from './reload.js';
 import { startSidecar } from './sidecar.js';
 import { createLogger } from '../logging/logger.js';
 import { VERSION } from '../version.js';
@@ -27,10 +28,13 @@ program
       process.stderr.write('tokenwatch run: no configuration; pass --config FILE or set TOKENWATCH_CONFIG\n');
       process.exit(EXIT_CONFIG);
     }
-    const config = await loadOrExit(options.config);
+    const { text, config } = await loadOrExit(options.config);
     const logger = createLogger(config.logLevel);
     const sidecar = await startSidecar(config, logger);
+    const reloader = new ConfigReloader(sidecar, logger, { file: options.config, loadedText: text });
+    reloader.start();
     onStopSignal(async () => {
+      reloader.stop();
       await sidecar.shutdown();
       logger.flush();
     });
@@ -76,7 +80,8 @@ program
 
 async function loadOrExit(file: string) {
   try {
-    return await loadConfigFile(file);
+    const text = await readConfigText(file);
+    return { text, config: parseConfigText(text, file) };
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

@@ -4,7 +4,8 @@ import type { Registry } from 'prom-client';
 import { listenerOptions } from '../http/options.js';
 
 export interface AdminServerDeps {
-  keyStores: readonly IssuerKeyStore[];
+  /** The key stores of the configuration in force (a reload may change them). */
+  keyStores: () => readonly IssuerKeyStore[];
   registry: Registry;
   /** False once shutdown began: /readyz then answers 503 so the endpoint leaves the Service first. */
   accepting: () => boolean;
@@ -17,7 +18,7 @@ export function buildAdminServer({ keyStores, registry, accepting }: AdminServer
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const issuers = keyStores.map((store) => {
+    const issuers = keyStores().map((store) => {
       const status = store.status();
       return {
         issuer: status.issuer,
