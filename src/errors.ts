@@ -30,7 +30,9 @@ export type ErrorCode =
   /** The upstream answered with a status line tokenwatch cannot relay. */
   | 'ERR_UPSTREAM_UNSENDABLE'
   /** `inspect-token` was given something that is not a compact JWS. */
-  | 'ERR_TOKEN_DECODE';
+  | 'ERR_TOKEN_DECODE'
+  /** `tokenwatch dev` needs a package that production installs leave out (the embedded IdP's oidc-provider). */
+  | 'ERR_DEV_DEPENDENCY_MISSING';
 
 /** The base of every error tokenwatch raises: an Error with a stable code. */
 export abstract class TokenwatchError extends Error {

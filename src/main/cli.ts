@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { ConfigError, parseConfigText, readConfigText } from '../config/load.js';
-import { runCheckConfig } from '../cli/check-config.js';
-import { runInspectToken } from '../cli/inspect-token.js';
-import { runDevStack } from '../dev/dev-stack.js';
 import { ConfigReloader } from './reload.js';
 import { startSidecar } from './sidecar.js';
 import { createLogger } from '../logging/logger.js';
@@ -19,6 +16,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG));
 
+// Each command loads its own modules when it runs: the sidecar never carries the dev stack or the CLI tools.
 program
   .command('run', { isDefault: true })
   .description('run the sidecar')
@@ -49,6 +47,7 @@ program
   .addOption(new Option('--idp-port <port>', 'embedded IdP port').default('9400'))
   .addOption(new Option('--upstream-port <port>', 'demo upstream port').default('3000'))
   .action(async (options: { mode: 'proxy' | 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string }) => {
+    const { runDevStack } = await import('../dev/dev-stack.js');
     const stack = await runDevStack({
       mode: options.mode,
       port: Number(options.port),
@@ -66,6 +65,7 @@ program
   .argument('<file>', 'configuration file (YAML)')
   .option('--live', 'reach discovery and JWKS, compare issuers and algorithms', false)
   .action(async (file: string, options: { live: boolean }) => {
+    const { runCheckConfig } = await import('../cli/check-config.js');
     process.exitCode = await runCheckConfig(file, options, process.stdout);
   });
 
@@ -75,6 +75,7 @@ program
   .argument('<token>', 'the token, or - to read it from standard input')
   .addOption(new Option('-c, --config <file>', 'configuration to validate against').env('TOKENWATCH_CONFIG'))
   .action(async (token: string, options: { config?: string }) => {
+    const { runInspectToken } = await import('../cli/inspect-token.js');
     process.exitCode = await runInspectToken(token, options, { stdin: process.stdin, stdout: process.stdout });
   });
 

@@ -221,9 +221,9 @@ describe('a reload in the middle of traffic', () => {
           sent += 1;
           let outcome: number | string;
           try {
-            const response = await fetch(`${running.sidecar.dataPlaneUrl}/api/orders`, { headers, dispatcher } as RequestInit);
-            await response.arrayBuffer();
-            outcome = response.status;
+            const response = await dispatcher.request({ origin: running.sidecar.dataPlaneUrl, path: '/api/orders', method: 'GET', headers });
+            await response.body.dump();
+            outcome = response.statusCode;
           } catch (error) {
             outcome = (error as Error).message;
           }
