@@ -7,7 +7,7 @@ import { trustIssuers } from './issuers.js';
 import { changesNeedingRestart } from './live-config.js';
 import { startIdpEventFollowers, type IdpEventFollowers } from '../idp-events/index.js';
 import { buildAdminServer } from '../server/admin/server.js';
-import { fastifyListener, type Listener } from '../server/http/listener.js';
+import { httpListener, type Listener } from '../server/http/listener.js';
 import { swappableListener, type DataPlaneHandlers, type SwappableListener } from '../server/http/swappable-listener.js';
 import type { Logger } from '../logging/logger.js';
 import { ValidationMetrics } from '../observability/metrics/validation-metrics.js';
@@ -87,9 +87,7 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
   }
 
   let accepting = true;
-  const admin = fastifyListener(
-    buildAdminServer({ keyStores: () => issuers.map((issuer) => issuer.keys), registry: metrics.registry, accepting: () => accepting }),
-  );
+  const admin = httpListener(buildAdminServer({ keyStores: () => issuers.map((issuer) => issuer.keys), registry: metrics.registry, accepting: () => accepting }));
   for (const issuer of issuers) void issuer.keys.start();
   const adminUrl = await admin.listen(config.admin);
   const dataPlaneUrl = dataPlane ? await dataPlane.listen(config.listen) : '';
@@ -135,7 +133,8 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
   async function shutdown(): Promise<void> {
     accepting = false;
     if (dataPlane) await drain(dataPlane, config.shutdownTimeout, logger);
-    await admin.close();
+    // Scrapers and probes keep connections alive: each is closed as soon as its answer is out.
+    await drain(admin, ADMIN_DRAIN_MS, logger);
     await idpEvents?.stop();
     for (const issuer of issuers) issuer.keys.stop();
     await tracing?.shutdown();
@@ -168,6 +167,9 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
 function labelledBy(config: Config): { issuers: string[]; routeScopes: string[] } {
   return { issuers: config.issuers.map((issuer) => issuer.issuer), routeScopes: [...new Set(config.routes.flatMap((route) => route.scopes))] };
 }
+
+/** A scrape or probe under way at shutdown gets this long to finish. */
+const ADMIN_DRAIN_MS = 2000;
 
 /** Stops accepting and lets in-flight requests finish within the bound; then closes what is left. */
 async function drain(listener: Listener, timeoutMs: number, logger: Logger): Promise<void> {

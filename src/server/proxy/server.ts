@@ -117,7 +117,7 @@ export function buildProxyHandlers({ config, gate, identityHeaderNames, spoofObs
 }
 
 /**
- * Options of the proxy listener. Uploads may be long (requestTimeout 0, as on Fastify's listeners); a client still has
+ * Options of the proxy listener. Uploads may be long (requestTimeout 0); a client still has
  * headersTimeout (60 s) to send its request head. Idle keep-alive connections stay open 72 s (see
  * LISTENER_KEEP_ALIVE_TIMEOUT_MS).
  */
