@@ -2,8 +2,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { TokenCache } from '../auth/token-cache.js';
 import type { TrustedIssuer } from '../auth/trusted-issuer.js';
 import type { Config } from '../config/schema.js';
-import { buildDataPlaneHandlers, dataPlaneServerOptions } from './data-plane.js';
-import { trustIssuers } from './issuers.js';
 import { changesNeedingRestart } from './live-config.js';
 import { startIdpEventFollowers, type IdpEventFollowers } from '../idp-events/index.js';
 import { buildAdminServer } from '../server/admin/server.js';
@@ -64,12 +62,13 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
   let tokenCache = new TokenCache(config.tokenCache.maxEntries);
   const metrics = new ValidationMetrics({ version: VERSION, ...labelledBy(config), tokenCacheEntries: () => tokenCache.size });
   const observer = keyStoreObserver(metrics, logger);
-  let issuers = config.mode === 'events' ? [] : trustIssuers(config.issuers, [], observer).issuers;
+  const plane = config.mode === 'events' ? undefined : await loadDataPlane();
+  let issuers = plane ? plane.trustIssuers(config.issuers, [], observer).issuers : [];
   metrics.watchKeyStores(issuers.map((issuer) => issuer.keys));
   let idpEvents = startFollowers(config);
 
   const handlersFor = (next: Config): DataPlaneHandlers =>
-    buildDataPlaneHandlers(next, {
+    plane!.buildDataPlaneHandlers(next, {
       logger,
       metrics,
       tokenCache,
@@ -78,7 +77,7 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
       listening: () => dataPlane!.httpServer.listening,
       observeValidations: options.observeValidations,
     });
-  const dataPlane: SwappableListener | undefined = config.mode === 'events' ? undefined : swappableListener(dataPlaneServerOptions(config), handlersFor(config));
+  const dataPlane: SwappableListener | undefined = plane ? swappableListener(plane.dataPlaneServerOptions(config), handlersFor(config)) : undefined;
   if (dataPlane) {
     // Past the bound, Node closes a new connection on arrival: a flood of connections costs file descriptors and
     // memory up to here, not until the pod is killed.
@@ -104,8 +103,8 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
     const previous = config;
     config = next;
     logger.level = next.logLevel;
-    if (dataPlane) {
-      const change = trustIssuers(next.issuers, issuers, observer);
+    if (plane && dataPlane) {
+      const change = plane.trustIssuers(next.issuers, issuers, observer);
       // A new or changed issuer gets its keys before traffic reaches it (bounded by its fetchTimeout); a failed
       // fetch leaves it to its usual retries, and /readyz says so.
       await Promise.all(change.added.map((issuer) => issuer.keys.start()));
@@ -161,6 +160,15 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
     reconfigure,
     shutdown: () => (closing ??= shutdown()),
   };
+}
+
+/**
+ * The validation path (verifier, key stores and their HTTP client, the data-plane servers), loaded only by the modes
+ * that have a data plane: `mode: events` never carries it.
+ */
+async function loadDataPlane() {
+  const [handlers, issuers] = await Promise.all([import('./data-plane.js'), import('./issuers.js')]);
+  return { ...handlers, ...issuers };
 }
 
 /** The label values a configuration brings: its issuers and the scopes its routes name. */
