@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Agent } from 'undici';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -14,8 +13,7 @@ import { runCli } from '../support/cli-process.js';
 import { eventually } from '../support/eventually.js';
 import { useJwksServer } from '../support/jwks-server.js';
 import { close, listen, useStarted } from '../support/lifecycle.js';
-import { recordSidecarOutput } from '../support/secret-audit.js';
-import { sampleValue } from '../support/sidecar.js';
+import { logSink, sampleValue } from '../support/sidecar.js';
 
 const orders = useJwksServer();
 const billing = useJwksServer();
@@ -68,16 +66,7 @@ async function startFromFile(raw: RawConfig, options: { dir?: string; file?: str
   const file = options.file ?? join(dir, 'config.yaml');
   if (!options.file) writeFileSync(file, stringify(raw));
   const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
-        recordSidecarOutput(line);
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
+  const sink = logSink(logs);
   const text = await readConfigText(file);
   const config = parseConfigText(text, file, {});
   const sidecar = await startSidecar(config, createLogger(config.logLevel, sink), { env: {} });
