@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,6 +173,20 @@ describe('configuration reload', () => {
     const hits = await running.metric('token_cache_hits_total');
     expect(await status(running, '/api/orders', valid)).toBe(200);
     expect(await running.metric('token_cache_hits_total')).toBe(hits + 1);
+  });
+
+  test('a changed idpEvents list restarts the followers on the new files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tokenwatch-reload-events-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const [before, after] = [join(dir, 'before.jsonl'), join(dir, 'after.jsonl')];
+    writeFileSync(before, '');
+    writeFileSync(after, '');
+    const events = (path: string, issuer: string) => ({ mode: 'events', admin: '127.0.0.1:0', idpEvents: [{ path, format: 'jsonl', issuer }] });
+    const running = await startFromFile(events(before, 'https://before.example.com'));
+    running.write(events(after, 'https://after.example.com'));
+    await eventually(async () => expect(await running.metric('config_reload_total', { result: 'success' })).toBe(1), 10_000);
+    appendFileSync(after, `${JSON.stringify({ event: 'token_issued', client_id: 'orders-service', grant_type: 'client_credentials' })}\n`);
+    await eventually(async () => expect(await running.metric('token_issuance_total', { issuer: 'https://after.example.com' })).toBe(1), 10_000);
   });
 
   test('SIGHUP reloads the file the process was started with', async () => {
