@@ -9,6 +9,8 @@ export type ErrorCode =
   | `ERR_AUTH_${Uppercase<FailureReason>}`
   /** A configuration that does not validate: every problem is listed with its key path. */
   | 'ERR_CONFIG_INVALID'
+  /** A valid configuration that changes what cannot change while running (listener addresses, the mode). */
+  | 'ERR_CONFIG_RELOAD_REFUSED'
   /** Discovery or JWKS could not be fetched: network or HTTP status, deadline, or an unusable document. */
   | 'ERR_IDP_FETCH_ERROR'
   | 'ERR_IDP_FETCH_TIMEOUT'
@@ -28,7 +30,9 @@ export type ErrorCode =
   /** The upstream answered with a status line tokenwatch cannot relay. */
   | 'ERR_UPSTREAM_UNSENDABLE'
   /** `inspect-token` was given something that is not a compact JWS. */
-  | 'ERR_TOKEN_DECODE';
+  | 'ERR_TOKEN_DECODE'
+  /** `tokenwatch dev` needs a package that production installs leave out (the embedded IdP's oidc-provider). */
+  | 'ERR_DEV_DEPENDENCY_MISSING';
 
 /** The base of every error tokenwatch raises: an Error with a stable code. */
 export abstract class TokenwatchError extends Error {

@@ -11,6 +11,7 @@ export const SUITES = {
   authz: () => import('../suites/authz.mjs'),
   proxy: () => import('../suites/proxy.mjs'),
   telemetry: () => import('../suites/telemetry.mjs'),
+  footprint: () => import('../suites/footprint.mjs'),
 };
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));

@@ -1,5 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { LOAD_CORE, SERVER_CORE, pidsOnCore } from './children.mjs';
+import { TICKS_PER_SECOND, descendantsOf, processTicks } from './process-usage.mjs';
 
 /**
  * How busy each core was with work that is not the bench's during a load-generator run: the core's user, system
@@ -10,8 +11,6 @@ import { LOAD_CORE, SERVER_CORE, pidsOnCore } from './children.mjs';
  * its core and count as the bench's own. Resolution: one clock tick, 10 ms.
  */
 
-const TICKS_PER_SECOND = 100;
-
 /**
  * user + nice + system + steal: steal is time the hypervisor gave to other guests, as lost to the bench. With
  * `withInterrupts`, irq + softirq too: the loopback TCP stack runs largely in softirq, charged to no process.
@@ -20,42 +19,6 @@ function coreTicks(core, withInterrupts = false) {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((text) => text.startsWith(`cpu${core} `));
   const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
   return user + nice + system + steal + (withInterrupts ? irq + softirq : 0);
-}
-
-/** Fields of /proc/<pid>/stat after the command name, which may itself contain spaces; undefined once it has exited. */
-function statFields(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  } catch {
-    return undefined;
-  }
-}
-
-/** utime + stime, plus cutime + cstime (reaped children) when `withChildren`: state is [0], ppid [1], utime [11] ... cstime [14]. */
-function processTicks(pid, withChildren) {
-  const fields = statFields(pid);
-  if (!fields) return 0;
-  return fields[11] + fields[12] + (withChildren ? fields[13] + fields[14] : 0);
-}
-
-/** Descendants of `roots` (not the roots themselves), from the parent pid of every process. */
-function descendantsOf(roots) {
-  const childrenOf = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const ppid = statFields(entry)?.[1];
-    if (ppid !== undefined) childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(entry)]);
-  }
-  const found = [];
-  const pending = [...roots];
-  while (pending.length > 0) {
-    for (const child of childrenOf.get(pending.pop()) ?? []) {
-      found.push(child);
-      pending.push(child);
-    }
-  }
-  return found;
 }
 
 function ownTicks(core) {

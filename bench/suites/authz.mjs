@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runJoseBaseline } from '../lib/jose-baseline.mjs';
 import { fixedRate, saturate } from '../lib/loadgen.mjs';
+import { withServerUsage } from '../lib/process-usage.mjs';
 import { formatMs, formatPercent, formatRps } from '../lib/report.mjs';
 import { startBareFastify, startTokenwatch } from '../lib/servers.mjs';
 import { summarizeRuns } from '../lib/stats.mjs';
@@ -135,7 +136,7 @@ const stopServers = (servers) => Promise.all(Object.values(servers).map((server)
 async function measureSaturation(scenario, server, fixtures, { warmupMs, durationMs, connections }) {
   const target = { url: server.url, load: fixtures.load(scenario.tokens), expect: scenario.expect, connections };
   await saturate({ ...target, durationMs: warmupMs });
-  return saturate({ ...target, durationMs });
+  return withServerUsage(server, () => saturate({ ...target, durationMs }));
 }
 
 export async function run({ options, workDir, progress }) {
@@ -157,7 +158,8 @@ export async function run({ options, workDir, progress }) {
       }
       for (const scenario of FIXED_RATE) {
         const load = fixtures.load(scenario.tokens);
-        const result = await fixedRate({ url: servers[scenario.server].url, load, expect: scenario.expect, rate, warmupMs, durationMs });
+        const server = servers[scenario.server];
+        const result = await withServerUsage(server, () => fixedRate({ url: server.url, load, expect: scenario.expect, rate, warmupMs, durationMs }));
         (measured.fixedRate[scenario.id] ??= []).push(result);
         progress(`run ${round}/${runs}  ${`${scenario.label} @ ${rate} req/s`.padEnd(52)} p50 ${formatMs(result.latencyUs.p50)} ms  p99 ${formatMs(result.latencyUs.p99)} ms`);
       }

@@ -5,6 +5,7 @@ import { fixedRate, saturate } from '../lib/loadgen.mjs';
 import { missingPeers, startApache, startNginx } from '../lib/peers.mjs';
 import { formatMs, formatPercent, formatRps } from '../lib/report.mjs';
 import { startTokenwatch, startUpstream } from '../lib/servers.mjs';
+import { withServerUsage } from '../lib/process-usage.mjs';
 import { median, summarizeRuns } from '../lib/stats.mjs';
 import { selfSignedCertificate } from '../lib/tls.mjs';
 import { AUDIENCE, createRs256Key, signTokens, startJwksServer, tamperSignature, writeTokenFile } from '../lib/tokens.mjs';
@@ -154,7 +155,7 @@ async function probe(server, scenario, fixtures) {
 async function measureSaturation(server, scenario, fixtures, { warmupMs, durationMs, connections }) {
   const target = { url: server.url, load: fixtures.load[scenario.tokens], expect: scenario.expect, connections };
   await saturate({ ...target, durationMs: warmupMs });
-  return saturate({ ...target, durationMs });
+  return withServerUsage(server, () => saturate({ ...target, durationMs }));
 }
 
 export async function run({ options, workDir, progress }) {
@@ -177,7 +178,10 @@ export async function run({ options, workDir, progress }) {
         progress(`run ${round}/${runs}  ${scenario.label.padEnd(48)} ${formatRps(result.rps)} req/s  p50 ${formatMs(result.latencyUs.p50)} ms`);
       }
       for (const scenario of FIXED_RATE) {
-        const result = await fixedRate({ url: servers[scenario.nearServer].url, load: fixtures.load[scenario.tokens], expect: scenario.expect, rate, warmupMs, durationMs });
+        const near = servers[scenario.nearServer];
+        const result = await withServerUsage(near, () =>
+          fixedRate({ url: near.url, load: fixtures.load[scenario.tokens], expect: scenario.expect, rate, warmupMs, durationMs }),
+        );
         (measured.fixedRate[scenario.id] ??= []).push(result);
         progress(`run ${round}/${runs}  ${`${scenario.label} @ ${rate} req/s`.padEnd(48)} p50 ${formatMs(result.latencyUs.p50)} ms  p90 ${formatMs(result.latencyUs.p90)} ms`);
       }

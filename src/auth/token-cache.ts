@@ -39,6 +39,17 @@ export class TokenCache {
     this.entries?.delete(key);
   }
 
+  /** Drops every entry verified by one of these issuers (their configuration changed: audiences, claims...). */
+  evictIssuers(issuers: ReadonlySet<string>): void {
+    if (!this.entries || issuers.size === 0) return;
+    const evicted = [...this.entries.entries()].filter(([, token]) => issuers.has(token.issuer));
+    for (const [key] of evicted) this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries?.clear();
+  }
+
   get size(): number {
     return this.entries?.size ?? 0;
   }

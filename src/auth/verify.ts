@@ -56,8 +56,9 @@ export class TokenValidator {
   private fromCache(cacheKey: string): Validation | undefined {
     const cached = this.cache.get(cacheKey);
     if (!cached) return undefined;
-    const issuer = this.issuers.get(cached.issuer)!;
-    if (!issuer.keys.isCurrent(cached.key)) {
+    // A reload may have dropped the issuer, or replaced its key store: such an entry is a miss.
+    const issuer = this.issuers.get(cached.issuer);
+    if (!issuer?.keys.isCurrent(cached.key)) {
       this.cache.delete(cacheKey);
       return undefined;
     }

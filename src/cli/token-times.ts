@@ -1,4 +1,4 @@
-import { formatIso, formatSpan, show } from './format.js';
+import { formatIso, formatSpan } from './format.js';
 
 /** `3m ago` or `in 3m`, counted in whole seconds as NumericDates are. */
 export function relative(epochSeconds: number, nowSeconds: number): string {

@@ -32,13 +32,16 @@ export const ENV_OVERRIDES: ReadonlyArray<{ variable: string; key: keyof Config 
 ];
 
 export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
-  let text: string;
+  return parseConfigText(await readConfigText(path), path, env);
+}
+
+/** The file's text, or a ConfigError saying why it cannot be read. */
+export async function readConfigText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     throw new ConfigError(path, [{ path: '(file)', message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }]);
   }
-  return parseConfigText(text, path, env);
 }
 
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { TokenwatchError } from '../errors.js';
 
 /**
  * A real OpenID Provider (oidc-provider) on loopback for `tokenwatch dev` and the integration tests. It issues
@@ -143,11 +144,36 @@ function loadOidcProvider(): Promise<OidcProviderModule> {
     const unmute = muteProviderNotices();
     try {
       return (await import(specifier)) as OidcProviderModule;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${specifier}'`)) {
+        throw new DevDependencyMissing(specifier, OIDC_PROVIDER_RANGE);
+      }
+      throw error;
     } finally {
       unmute();
     }
   })();
+  providerModule.catch(() => (providerModule = undefined));
   return providerModule;
+}
+
+/** The oidc-provider versions the embedded IdP is written against (package.json's devDependencies say the same). */
+const OIDC_PROVIDER_RANGE = '^9.13.3';
+
+/**
+ * A package only `tokenwatch dev` uses is not installed: the container image and `npm install --omit=dev` leave the
+ * dev IdP out, so production never carries it.
+ */
+export class DevDependencyMissing extends TokenwatchError {
+  override readonly name = 'DevDependencyMissing';
+  readonly code = 'ERR_DEV_DEPENDENCY_MISSING';
+
+  constructor(packageName: string, range: string) {
+    super(
+      `tokenwatch dev needs the ${packageName} package for its embedded OIDC provider, and it is not installed ` +
+        `(production installs leave it out). Install it next to tokenwatch: npm install ${packageName}@${range}`,
+    );
+  }
 }
 
 /** A private signing key as a JWK, with its kid (the key's thumbprint). */

@@ -2,12 +2,10 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfigFile } from '../config/load.js';
-import { runCheckConfig } from '../cli/check-config.js';
+import { ConfigError, parseConfigText, readConfigText } from '../config/load.js';
 import { configProblemLines } from '../cli/config-problems.js';
-import { runInspectToken } from '../cli/inspect-token.js';
 import { LOG_LEVELS } from '../config/schema.js';
-import { runDevStack } from '../dev/dev-stack.js';
+import { ConfigReloader } from './reload.js';
 import { startSidecar } from './sidecar.js';
 import { createLogger } from '../logging/logger.js';
 import { VERSION } from '../version.js';
@@ -22,6 +20,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG));
 
+// Each command loads its own modules when it runs: the sidecar never carries the dev stack or the CLI tools.
 program
   .command('run', { isDefault: true })
   .description('run the sidecar')
@@ -31,11 +30,18 @@ program
       process.stderr.write('tokenwatch run: no configuration; pass --config FILE or set TOKENWATCH_CONFIG\n');
       process.exit(EXIT_CONFIG);
     }
-    const config = await loadOrExit(options.config);
+    const file = options.config;
+    const { text, config } = await loadOrExit(file);
     const logger = createLogger(config.logLevel);
-    const starting = startSidecar(config, logger);
+    const starting = startSidecar(config, logger).then((sidecar) => {
+      const reloader = new ConfigReloader(sidecar, logger, { file, loadedText: text });
+      reloader.start();
+      return { sidecar, reloader };
+    });
     onStopSignal(async () => {
-      await (await starting).shutdown();
+      const { sidecar, reloader } = await starting;
+      reloader.stop();
+      await sidecar.shutdown();
       logger.flush();
     });
     await starting;
@@ -53,6 +59,7 @@ program
   .option('--state-dir <dir>', 'where the signing key, client secrets and configuration are kept across runs', '.tokenwatch-dev')
   .option('--reset', 'delete the state directory first: new signing key and client secrets', false)
   .action(async (options: { mode: 'proxy' | 'authz'; port: string; adminPort: string; idpPort: string; upstreamPort: string; logLevel: string; stateDir: string; reset: boolean }) => {
+    const { runDevStack } = await import('../dev/dev-stack.js');
     const starting = runDevStack({
       mode: options.mode,
       port: Number(options.port),
@@ -75,6 +82,7 @@ program
   .argument('<file>', 'configuration file (YAML)')
   .option('--live', 'reach discovery and JWKS, compare issuers and algorithms', false)
   .action(async (file: string, options: { live: boolean }) => {
+    const { runCheckConfig } = await import('../cli/check-config.js');
     process.exitCode = await runCheckConfig(file, options, process.stdout);
   });
 
@@ -86,12 +94,14 @@ program
   .option('--method <method>', 'with --path: the request method', 'GET')
   .option('--path <path>', 'a request path (and query): match its route and check its scopes, as the sidecar decides it')
   .action(async (token: string, options: { config?: string; method: string; path?: string }) => {
+    const { runInspectToken } = await import('../cli/inspect-token.js');
     process.exitCode = await runInspectToken(token, options, { stdin: process.stdin, stdout: process.stdout });
   });
 
 async function loadOrExit(file: string) {
   try {
-    return await loadConfigFile(file);
+    const text = await readConfigText(file);
+    return { text, config: parseConfigText(text, file) };
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${configProblemLines(error).join('\n')}\n`);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { startAlertmanagerCluster, type AlertmanagerCluster, type ListedAlert } from '../support/alertmanager.js';
+import { startAlertmanagerCluster, type ListedAlert } from '../support/alertmanager.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { startIssuanceWriter } from '../support/issuance-writer.js';
 import { startJwksServer } from '../support/jwks-server.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { startJwksServer, type JwksServer } from '../support/jwks-server.js';
+import { startJwksServer } from '../support/jwks-server.js';
 import { eventually, sleep } from '../support/eventually.js';
 import { bearer, sampleValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { createSigningKey, epoch, signWith } from '../support/tokens.js';

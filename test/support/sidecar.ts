@@ -14,11 +14,9 @@ export interface TestSidecar extends Sidecar {
   metricsText(): Promise<string>;
 }
 
-/** Starts tokenwatch on ephemeral loopback ports with the given configuration (YAML keys, unparsed). */
-export async function startTestSidecar(raw: Record<string, unknown>): Promise<TestSidecar> {
-  const config: Config = validateConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', logLevel: 'info', ...raw }, 'test');
-  const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
+/** A log destination that parses each line into `logs`, after the suite-wide secrets audit has seen it. */
+export function logSink(logs: Array<Record<string, unknown>>): Writable {
+  return new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line) continue;
@@ -28,7 +26,13 @@ export async function startTestSidecar(raw: Record<string, unknown>): Promise<Te
       done();
     },
   });
-  const sidecar = await startSidecar(config, createLogger(config.logLevel, sink));
+}
+
+/** Starts tokenwatch on ephemeral loopback ports with the given configuration (YAML keys, unparsed). */
+export async function startTestSidecar(raw: Record<string, unknown>): Promise<TestSidecar> {
+  const config: Config = validateConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', logLevel: 'info', ...raw }, 'test');
+  const logs: Array<Record<string, unknown>> = [];
+  const sidecar = await startSidecar(config, createLogger(config.logLevel, logSink(logs)));
   await Promise.all(sidecar.issuers.map((issuer) => issuer.keys.refresh()));
   return Object.assign(sidecar, {
     logs,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Registry } from 'prom-client';
 import { describe, expect, test } from 'vitest';
 import { idpEventMetrics } from '../../src/idp-events/metrics.js';
+import { configReloadMetrics } from '../../src/main/reload.js';
 import { METRICS, RUNTIME_METRIC_PREFIXES, type MetricDefinition } from '../../src/observability/catalog/metrics.js';
 import { ValidationMetrics } from '../../src/observability/metrics/validation-metrics.js';
 
@@ -13,6 +13,7 @@ async function everyRegisteredMetric(): Promise<Map<string, { type: string; help
   const server = { on: () => undefined, getConnections: (done: (error: null, count: number) => void) => done(null, 0) };
   metrics.watchListener(server as never);
   idpEventMetrics(metrics.registry);
+  configReloadMetrics(metrics.registry);
   const found = new Map<string, { type: string; help: string; labels: Set<string> }>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     const labels = new Set<string>();

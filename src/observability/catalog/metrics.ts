@@ -43,10 +43,12 @@ export const IDP_ENDPOINTS = ['discovery', 'jwks'] as const;
 export const UPSTREAM_STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'error'] as const;
 export const EVENT_LINE_RESULTS = ['parsed', 'ignored', 'malformed'] as const;
 export const NOTIFICATION_RESULTS = ['sent', 'failed', 'dropped'] as const;
+export const CONFIG_RELOAD_RESULTS = ['success', 'invalid', 'refused'] as const;
 
 const VALIDATION = 'observability/metrics/validation-metrics.ts';
 const IDP_EVENTS = 'idp-events/metrics.ts';
 const ANOMALY = 'observability/metrics/anomaly-metrics.ts';
+const RELOAD = 'main/reload.ts';
 
 /** Checks an entry against the shape while keeping its literal name and label names for the metrics built from it. */
 function metric<const D extends MetricDefinition>(definition: D): D {
@@ -245,6 +247,20 @@ export const METRICS = {
     help: 'Always 1; the version label says which tokenwatch runs.',
     labels: { version: { boundedBy: 'one value per process' } },
     emitter: VALIDATION,
+  }),
+  configReloads: metric({
+    name: 'config_reload_total',
+    type: 'counter',
+    help: 'Configuration reloads (file change or SIGHUP) by result: success, invalid (refused by validation), refused (needs a restart).',
+    labels: { result: CONFIG_RELOAD_RESULTS },
+    emitter: RELOAD,
+  }),
+  configLastReloadSuccess: metric({
+    name: 'config_last_reload_success_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time the configuration in force was loaded (start-up or the last successful reload).',
+    labels: {},
+    emitter: RELOAD,
   }),
   tokenIssuance: metric({
     name: 'token_issuance_total',

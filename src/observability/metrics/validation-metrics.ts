@@ -155,34 +155,48 @@ export class ValidationMetrics implements KeyStoreObserver, GateObserver, Upstre
     // prom-client names these gauges with a counter's `_total` suffix, which promtool (rightly) flags; the per-type
     // series (nodejs_active_handles{type}, ...) carry the same information under valid names.
     for (const name of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
-    // Every series exists from the start so rate() and absent() work before the first event.
-    for (const issuer of [...options.issuers, UNKNOWN_ISSUER]) {
-      const reasons = {} as Record<FailureReason, CounterSlot>;
-      for (const reason of FAILURE_REASONS) reasons[reason] = this.validationFailureTotal.slot({ reason, issuer });
-      this.issuerSlots.set(issuer, {
-        success: this.validationTotal.slot({ result: 'success', issuer }),
-        failure: this.validationTotal.slot({ result: 'failure', issuer }),
-        reasons,
-        lifetime: this.tokenLifetime.slot({ issuer }),
-        age: this.tokenAge.slot({ issuer }),
-      });
-    }
     for (const mode of DATA_PLANE_MODES) this.identityHeaderSpoofs.labels(mode);
     if (options.dataPlaneMode !== undefined) this.requestSlots = requestSlots(this.registry, options.dataPlaneMode);
-    for (const scope of options.routeScopes) this.scopeSlots.set(scope, this.scopeTotal.slot({ scope }));
     this.otherScopeSlot = this.scopeTotal.slot({ scope: OTHER });
     const duration = (result: string, cache: string) => this.validationDuration.slot({ result, cache });
     this.durationChildren = {
       success: { hit: duration('success', 'hit'), miss: duration('success', 'miss') },
       failure: { hit: duration('failure', 'hit'), miss: duration('failure', 'miss') },
     };
-    for (const issuer of options.issuers) {
+    this.adopt(options);
+    this.addIssuerSlots(UNKNOWN_ISSUER);
+  }
+
+  /**
+   * Series for the issuers and route scopes of a configuration, made before it serves its first request, so rate()
+   * and absent() work before the first event. A reload adds what it names; the series of issuers and scopes it
+   * drops stay until restart, so the labels are bounded by what was configured during the process's life.
+   */
+  adopt(configured: Pick<MetricsOptions, 'issuers' | 'routeScopes'>): void {
+    for (const issuer of configured.issuers) {
+      if (this.keyLookupSlots.has(issuer)) continue;
+      this.addIssuerSlots(issuer);
       this.keyLookupSlots.set(issuer, { requests: this.jwksRequests.slot({ issuer }), misses: this.jwksMisses.slot({ issuer }) });
       this.jwksRefetchThrottled.labels(issuer).inc(0);
       this.idpUp.labels(issuer).set(0);
       this.jwksStale.labels(issuer).set(0);
       this.jwksKeys.labels(issuer).set(0);
     }
+    for (const scope of configured.routeScopes) {
+      if (!this.scopeSlots.has(scope)) this.scopeSlots.set(scope, this.scopeTotal.slot({ scope }));
+    }
+  }
+
+  private addIssuerSlots(issuer: string): void {
+    const reasons = {} as Record<FailureReason, CounterSlot>;
+    for (const reason of FAILURE_REASONS) reasons[reason] = this.validationFailureTotal.slot({ reason, issuer });
+    this.issuerSlots.set(issuer, {
+      success: this.validationTotal.slot({ result: 'success', issuer }),
+      failure: this.validationTotal.slot({ result: 'failure', issuer }),
+      reasons,
+      lifetime: this.tokenLifetime.slot({ issuer }),
+      age: this.tokenAge.slot({ issuer }),
+    });
   }
 
   validated(record: ValidationRecord): void {

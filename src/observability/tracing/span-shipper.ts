@@ -20,7 +20,7 @@ const START_TIMEOUT_MS = 10_000;
 /** The worker exports its last spans on shutdown; a collector that does not answer must not hold the exit longer. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 /** The worker's heap: its batch queue and an export in flight need a few MB. */
-const WORKER_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
+const WORKER_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 };
 
 /** Spans dropped on their way to the export worker, for /metrics (`tracing_spans_dropped_total`). Process-wide. */
 export const spanShippingStats = { dropped: 0 };

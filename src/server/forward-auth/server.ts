@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../logging/logger.js';
 import type { AccessGate, GateDecision } from '../gate/access-gate.js';
@@ -6,6 +6,7 @@ import { AnswerBatch } from './answer-batch.js';
 import type { Answers, Denial } from '../gate/answers.js';
 import { originalRequest } from './original-request.js';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';
+import type { DataPlaneHandlers } from '../http/swappable-listener.js';
 import { IdentityHeaderAliases, identitySpoof, type IdentitySpoofObserver } from '../gate/identity-aliases.js';
 import type { RequestObserver } from '../http/request-observer.js';
 
@@ -38,7 +39,7 @@ const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2
  * (docs/decisions/0003-forward-auth-hot-path.md). Answers are written from header lists built once per distinct answer,
  * together at the end of the event-loop turn that decided them (answer-batch.ts, decision 0006).
  */
-export function buildForwardAuthServer({ config, gate, answers, identityHeaderNames, spoofObserver, logger, requestObserver }: ForwardAuthServerDeps): Server {
+export function buildForwardAuthHandlers({ config, gate, answers, identityHeaderNames, spoofObserver, logger, requestObserver }: ForwardAuthServerDeps): DataPlaneHandlers {
   const { requestSource, pathPrefix } = config.authz;
   const allIdentityHeaders = identityHeaderNames.join(',');
   const aliases = new IdentityHeaderAliases(identityHeaderNames);
@@ -94,16 +95,22 @@ export function buildForwardAuthServer({ config, gate, answers, identityHeaderNa
 
   const batch = new AnswerBatch<GateDecision | Denial>(writeAnswer, onFailure);
 
-  return createServer({ maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: LISTENER_KEEP_ALIVE_TIMEOUT_MS }, (request, response) => {
-    requestObserver?.requestReceived();
-    // A check never needs the body; reading it off keeps the connection reusable.
-    if (!request.complete) request.resume();
-    try {
-      answer(request, response);
-    } catch (error) {
-      onFailure(response, error);
-    }
-  });
+  return {
+    request(request, response) {
+      requestObserver?.requestReceived();
+      // A check never needs the body; reading it off keeps the connection reusable.
+      if (!request.complete) request.resume();
+      try {
+        answer(request, response);
+      } catch (error) {
+        onFailure(response, error);
+      }
+    },
+  };
+}
+
+export function forwardAuthServerOptions(config: Pick<Config, 'limits'>): ServerOptions {
+  return { maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: LISTENER_KEEP_ALIVE_TIMEOUT_MS };
 }
 
 function writeDenial(response: ServerResponse, denial: Denial): void {

@@ -1,9 +1,8 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import type { ListenAddress } from '../../config/types.js';
 
-/** A listening HTTP server, whatever built it (Fastify for admin, node:http for forward-auth and proxy). */
+/** A listening node:http server: the admin listener, and the data plane's (forward-auth or proxy). */
 export interface Listener {
   readonly httpServer: Server;
   /** Resolves with the base URL actually bound, e.g. http://127.0.0.1:8080. */
@@ -27,23 +26,6 @@ function trackConnections(server: Server): () => void {
   });
   return () => {
     for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
-  };
-}
-
-export function fastifyListener(app: FastifyInstance): Listener {
-  const closeUnusedConnections = trackConnections(app.server);
-  return {
-    httpServer: app.server,
-    closeUnusedConnections,
-    async listen(address) {
-      await app.listen({ host: address.host, port: address.port });
-      return boundUrl(app.server);
-    },
-    close: () => {
-      // Fastify closes idle keep-alive connections itself; a connection never used would still hold the close.
-      closeUnusedConnections();
-      return app.close();
-    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../logging/logger.js';
@@ -7,8 +7,8 @@ import type { Denial } from '../gate/answers.js';
 import { credentialAndTraceHeaders } from '../forward-auth/original-request.js';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';
 import type { IdentitySpoofObserver } from '../gate/identity-aliases.js';
-import { httpListener, type Listener } from '../http/listener.js';
 import type { RequestObserver } from '../http/request-observer.js';
+import type { DataPlaneHandlers } from '../http/swappable-listener.js';
 import { BODY_TOO_LARGE, SHUTTING_DOWN, writeProxyAnswer } from './answers.js';
 import { BodyLimit, closesAfterRefusal, planBody, type BodyPlan } from './body.js';
 import { ProxyExchange, type ExchangeContext, type UpstreamObserver } from './exchange.js';
@@ -29,6 +29,8 @@ export interface ProxyServerDeps {
   upstreamObserver?: UpstreamObserver;
   /** Told of every request and of each one tokenwatch fails itself: the availability SLI. */
   requestObserver?: RequestObserver;
+  /** False once the listener stopped accepting: requests still arriving on kept-alive connections are turned away. */
+  listening: () => boolean;
 }
 
 const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2', 'cache-control', 'no-store', 'connection', 'close'];
@@ -42,7 +44,7 @@ const INTERNAL_ERROR = ['content-type', 'application/json', 'content-length', '2
  * parses a body or routes by URL, and Fastify's reply pipeline plus a Readable per upstream answer cost more than
  * half of a proxied request (docs/decisions/0004-proxy-data-plane.md).
  */
-export function buildProxyServer({ config, gate, identityHeaderNames, spoofObserver, logger, upstreamObserver, requestObserver }: ProxyServerDeps): Listener {
+export function buildProxyHandlers({ config, gate, identityHeaderNames, spoofObserver, logger, upstreamObserver, requestObserver, listening }: ProxyServerDeps): DataPlaneHandlers {
   if (config.upstream === undefined) throw new Error('mode: proxy needs upstream');
   const upstream = new URL(config.upstream);
   const pool = new Pool(upstream.origin, {
@@ -56,16 +58,21 @@ export function buildProxyServer({ config, gate, identityHeaderNames, spoofObser
   const bodyBytes = config.limits.bodyBytes;
   const websockets = new WebSocketProxy({ gate, headers: requestHeaders, upstream, timeoutMs: config.upstreamTimeout, logger });
   const context: ExchangeContext = { logger, observer: upstreamObserver, requests: requestObserver };
+  // Decisions still awaiting keys: the pool must stay open until each has dispatched its request (or answered).
+  const undecided = new PendingCount();
 
   function forward(request: IncomingMessage, response: ServerResponse): void {
     const body = planBody(request, bodyBytes);
     if (body === 'too-large') return writeProxyAnswer(response, BODY_TOO_LARGE, true);
     const decision = gate.decide({ method: request.method!, target: request.url!, ...credentialAndTraceHeaders(request.rawHeaders) });
     if (decision instanceof Promise) {
-      decision.then(
-        (settled) => proceed(request, response, body, settled),
-        (error: unknown) => onFailure(response, error),
-      );
+      undecided.add();
+      decision
+        .then(
+          (settled) => proceed(request, response, body, settled),
+          (error: unknown) => onFailure(response, error),
+        )
+        .finally(undecided.done);
     } else {
       proceed(request, response, body, decision);
     }
@@ -94,14 +101,10 @@ export function buildProxyServer({ config, gate, identityHeaderNames, spoofObser
     response.end('{}');
   }
 
-  // Uploads may be long (requestTimeout 0, as on Fastify's listeners); a client still has headersTimeout (60 s) to
-  // send its request head. Idle keep-alive connections stay open 72 s (see LISTENER_KEEP_ALIVE_TIMEOUT_MS).
-  const server = createServer(
-    { maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: LISTENER_KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0 },
-    (request, response) => {
+  return {
+    request(request, response) {
       requestObserver?.requestReceived();
-      // Once shutdown has begun, requests still arriving on kept-alive connections are turned away.
-      if (!server.listening) {
+      if (!listening()) {
         requestObserver?.requestFailed('shutting_down');
         return writeProxyAnswer(response, SHUTTING_DOWN, true);
       }
@@ -111,12 +114,42 @@ export function buildProxyServer({ config, gate, identityHeaderNames, spoofObser
         onFailure(response, error);
       }
     },
-  );
-  server.on('upgrade', websockets.onUpgrade);
-  return httpListener(server, {
-    beforeClose: () => websockets.drain(config.shutdownTimeout),
-    afterClose: () => pool.close(),
-  });
+    upgrade: websockets.onUpgrade,
+    drain: () => websockets.drain(config.shutdownTimeout),
+    // undici's close lets dispatched requests finish and refuses new ones, so it waits for pending decisions first.
+    close: async () => {
+      await undecided.settled();
+      await pool.close();
+    },
+  };
+}
+
+/**
+ * Options of the proxy listener. Uploads may be long (requestTimeout 0); a client still has
+ * headersTimeout (60 s) to send its request head. Idle keep-alive connections stay open 72 s (see
+ * LISTENER_KEEP_ALIVE_TIMEOUT_MS).
+ */
+export function proxyServerOptions(config: Pick<Config, 'limits'>): ServerOptions {
+  return { maxHeaderSize: config.limits.headerBytes, keepAliveTimeout: LISTENER_KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0 };
+}
+
+/** A count of work under way, and a promise of the moment it reaches zero. */
+class PendingCount {
+  private count = 0;
+  private waiters: Array<() => void> = [];
+
+  add(): void {
+    this.count += 1;
+  }
+
+  readonly done = (): void => {
+    this.count -= 1;
+    if (this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+  };
+
+  settled(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
 }
 
 function writeDenial(response: ServerResponse, denial: Denial, close: boolean): void {
