@@ -8,7 +8,7 @@ import { startSidecar } from '../main/sidecar.js';
 import { createLogger } from '../logging/logger.js';
 import { startDemoUpstream } from './demo-upstream.js';
 import { openDevState } from './dev-state.js';
-import { startEmbeddedIdp, type DemoClient } from './embedded-idp.js';
+import { loadOidcProvider, startEmbeddedIdp, type DemoClient } from './embedded-idp.js';
 
 export interface DevStackOptions {
   mode: 'proxy' | 'authz';
@@ -49,6 +49,8 @@ export const DEV_ROUTES = [
  */
 export async function runDevStack(options: DevStackOptions): Promise<DevStack> {
   const host = options.host ?? '127.0.0.1';
+  // Without the dev IdP (a production install), say what to install before anything is written.
+  await loadOidcProvider();
   const { state, fresh } = await openDevState(options.stateDir, { reset: options.reset });
   // The IdP's events go to a JSON-lines file that tokenwatch follows, so /metrics shows issuance end to end. Each
   // run starts it empty: the counters start at zero with the process.

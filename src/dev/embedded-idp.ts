@@ -137,7 +137,8 @@ function muteProviderNotices(): () => void {
 
 let providerModule: Promise<OidcProviderModule> | undefined;
 
-function loadOidcProvider(): Promise<OidcProviderModule> {
+/** The oidc-provider package, loaded once; DevDependencyMissing when it is not installed. */
+export function loadOidcProvider(): Promise<OidcProviderModule> {
   // A variable specifier keeps TypeScript from demanding declarations the package does not have.
   const specifier = 'oidc-provider';
   providerModule ??= (async () => {

@@ -8,6 +8,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import { requireTool } from '../support/tools.js';
 // @ts-expect-error: a build-time script in plain JavaScript, without declarations.
 import { generateMonitoring } from '../../deploy/kubernetes/generate.mjs';
+import { ALERT_NAMES } from '../../src/detection/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KUBERNETES = join(ROOT, 'deploy/kubernetes');
@@ -215,18 +216,18 @@ describe('the monitoring manifests generated from alerts/ and dashboards/', () =
     for (const [name, text] of files) expect(readFileSync(join(monitoring, name), 'utf8'), `${name}: run npm run deploy:generate`).toBe(text);
   });
 
-  test('the Alertmanager routing inhibits only alerts that the rule files define', () => {
+  test('the Alertmanager routing names only alerts that the rule files or the sidecars raise', () => {
     const config = parse(readFileSync(join(KUBERNETES, 'monitoring/alertmanager-config.yaml'), 'utf8')) as Manifest;
-    const named = JSON.stringify(config.spec.inhibitRules)
-      .match(/Tokenwatch\w+/g)!
-      .sort();
-    // The rule files of this checkout once alerts/ holds any; the fixture until then.
-    const alertsDir = existsSync(join(ROOT, 'alerts')) ? join(ROOT, 'alerts') : join(FIXTURES, 'alerts');
-    const defined = new Set(
-      readdirSync(alertsDir)
+    const matchers = JSON.stringify([config.spec.route, config.spec.inhibitRules]);
+    const named = [...matchers.matchAll(/"name":"alertname",(?:"matchType":"=~?",)?"value":"([^"]+)"/g)].flatMap((match) => match[1]!.split('|'));
+    const alertsDir = join(ROOT, 'alerts');
+    const defined = new Set<string>([
+      ...Object.values(ALERT_NAMES),
+      ...readdirSync(alertsDir)
         .filter((name) => /\.ya?ml$/.test(name))
-        .flatMap((name) => ((parse(readFileSync(join(alertsDir, name), 'utf8')) as { groups?: Array<{ rules: Array<{ alert?: string }> }> }).groups ?? []).flatMap((group) => group.rules.map((rule) => rule.alert))),
-    );
+        .flatMap((name) => ((parse(readFileSync(join(alertsDir, name), 'utf8')) as { groups?: Array<{ rules: Array<{ alert?: string }> }> }).groups ?? []).flatMap((group) => group.rules.flatMap((rule) => (rule.alert ? [rule.alert] : [])))),
+    ]);
+    expect(named.length).toBeGreaterThan(5);
     for (const name of named) expect(defined, name).toContain(name);
   });
 });
