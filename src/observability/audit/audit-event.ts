@@ -48,13 +48,49 @@ export function auditEvent(record: ValidationRecord): Record<string, unknown> {
   return event;
 }
 
-/** The token's scopes as a list, made once per verified token: cache hits reuse the token object. */
-const scopeLists = new WeakMap<VerifiedToken, readonly string[]>();
+/** What the audit line reads of a verified token, made once per token: cache hits reuse the token object. */
+interface TokenFacts {
+  readonly scopes: readonly string[];
+  /** Every string the line takes from the token is printable ASCII with no `"` or `\\`: JSON needs no escape. */
+  readonly plain: boolean;
+}
+
+const tokenFacts = new WeakMap<VerifiedToken, TokenFacts>();
+
+/** Printable ASCII less `"` and `\\`: a string JSON writes as it is. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function factsOf(token: VerifiedToken): TokenFacts {
+  let facts = tokenFacts.get(token);
+  if (!facts) {
+    const scopes = [...token.scopes];
+    const strings = [token.clientId, token.grantType, token.issuer, token.key.kid, ...scopes];
+    facts = { scopes, plain: strings.every((text) => text === undefined || PLAIN.test(text)) };
+    tokenFacts.set(token, facts);
+  }
+  return facts;
+}
 
 function scopesOf(token: VerifiedToken): readonly string[] {
-  let scopes = scopeLists.get(token);
-  if (!scopes) scopeLists.set(token, (scopes = [...token.scopes]));
-  return scopes;
+  return factsOf(token).scopes;
+}
+
+/**
+ * Whether every string member of a successful validation's line is plain (see PLAIN), so the line can be written
+ * without checking each string for characters to escape: the token's strings (checked once per token), the issuer
+ * and kid when they are the token's, the route pattern and the method. A failure's description, or anything else,
+ * takes the escaping serialiser.
+ */
+export function plainSuccess(record: ValidationRecord): boolean {
+  const token = record.token;
+  if (record.failure !== undefined || token === undefined) return false;
+  return (
+    factsOf(token).plain &&
+    record.issuer === token.issuer &&
+    record.kid === token.key.kid &&
+    PLAIN.test(record.route.pattern) &&
+    PLAIN.test(record.request.method)
+  );
 }
 
 function finiteOrNull(value: number): number | null {
