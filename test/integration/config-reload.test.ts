@@ -154,6 +154,14 @@ describe('configuration reload', () => {
     expect(await status(running, '/health')).toBe(403);
   });
 
+  test('a change of the anomaly section is refused with that reason: the detectors are built at start-up', async () => {
+    const running = await startFromFile(baseConfig());
+    running.write({ ...baseConfig(), anomaly: { enabled: true, alertmanager: { urls: ['http://127.0.0.1:9'] } } });
+    await eventually(async () => expect(await running.metric('config_reload_total', { result: 'refused' })).toBe(1), 10_000);
+    const refusal = running.logs.find((line) => line.event === 'config_reload_refused') as { reasons: string[] };
+    expect(refusal.reasons).toEqual([expect.stringContaining('anomaly: the detectors and their Alertmanager client are built at start-up')]);
+  });
+
   test('issuers that did not change keep their keys and cached tokens: only the changed issuer is fetched again', async () => {
     const running = await startFromFile(baseConfig());
     const valid = await token();
