@@ -262,7 +262,8 @@ describe('when the IdP or Alertmanager fails', () => {
 
       await cluster().startAll();
       await onBothPeers('TokenIssuanceAnomaly', issuer, true, 20_000);
-      expect(sampleValue(await sidecar.metricsText(), 'alertmanager_notifications_total', { result: 'sent' })).toBeGreaterThan(0);
+      // Both peers may hold the alert before the sidecar has read their answers: wait for the count.
+      await eventually(async () => sampleValue(await sidecar.metricsText(), 'alertmanager_notifications_total', { result: 'sent' }) > 0, 5000, 100);
     } finally {
       writer.stop();
     }
