@@ -81,6 +81,13 @@ module.exports = {
       to: { path: '^(test|bench)/' },
     },
     {
+      name: 'node-http-through-require',
+      severity: 'error',
+      comment: 'An ES module import of node:http loads Node.js\'s bundled undici (13 MB per pod): values come from src/server/http/node-http.ts.',
+      from: { path: '^src/', pathNot: '^src/server/http/node-http\\.ts$' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?http$', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'no-unresolvable',
       severity: 'error',
       from: {},

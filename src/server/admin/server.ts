@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from '../http/node-http.js';
 import type { IssuerKeyStore } from '../../auth/keys.js';
 import type { Registry } from 'prom-client';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';

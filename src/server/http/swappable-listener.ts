@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import { createServer } from './node-http.js';
 import type { Duplex } from 'node:stream';
 import { httpListener, type Listener } from './listener.js';
 
