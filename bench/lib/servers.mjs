@@ -11,16 +11,17 @@ const READY_TIMEOUT_MS = 20_000;
 const serverScript = (name) => fileURLToPath(new URL(`../servers/${name}.mjs`, import.meta.url));
 
 /**
- * Starts `bench/servers/<script>.mjs` with `args`, on `core` (the server core unless told otherwise). With
+ * Starts `bench/servers/<script>.mjs` with `args`, on `core` (the server core unless told otherwise), on the Node.js
+ * binary `node` (this process's unless told otherwise). With
  * `profileDir`, node writes a CPU profile there when the server stops (`node --cpu-prof`), named after the server.
  */
-export async function startServer(name, script, { env = {}, profileDir, core = SERVER_CORE, args = [], nodeArgs: extraNodeArgs = [] } = {}) {
+export async function startServer(name, script, { env = {}, profileDir, core = SERVER_CORE, args = [], nodeArgs: extraNodeArgs = [], node = process.execPath } = {}) {
   const nodeArgs = [...extraNodeArgs];
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name.replace(/[^a-z0-9-]+/gi, '_')}.cpuprofile`);
   }
-  const child = spawnPinned(core, process.execPath, [...nodeArgs, serverScript(script), ...args], { env: { ...process.env, ...env } });
+  const child = spawnPinned(core, node, [...nodeArgs, serverScript(script), ...args], { env: { ...process.env, ...env } });
   const ready = await awaitLine(child, 'READY ', READY_TIMEOUT_MS).catch(async (error) => {
     await stopChild(child);
     throw new Error(`server ${name} did not start: ${error.message}`);

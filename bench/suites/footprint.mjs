@@ -11,15 +11,16 @@ import { AUDIENCE, SCOPE, createRs256Key, signTokens, startJwksServer, writeToke
 
 /**
  * What one tokenwatch sidecar costs a pod: resident memory idle, at a steady 1,000 req/s and at saturation, and CPU
- * per request, in both modes, with tracing off and on. tokenwatch runs exactly as the image runs it: the CLI
- * (`dist/main/cli.js run --config`), on the Node.js of BENCH_NODE (the image's Node 24 when given), with the V8 flags
- * of the Dockerfile's ENTRYPOINT, logging to a file as stdout would. One row runs without those flags, to show
- * what they buy. A bare Node.js HTTP server and bare fastify give the floor.
+ * per request, in both modes, with tracing off and on. tokenwatch runs exactly as the image runs it: the script of
+ * the Dockerfile's ENTRYPOINT (the bundle, `bundle/cli.js run --config`), on the Node.js of BENCH_NODE (the image's
+ * Node 24 when given), with the ENTRYPOINT's V8 flags, logging to a file as stdout would. One row runs without those
+ * flags, and one runs the unbundled `dist/`, to show what each buys. A bare Node.js HTTP server and bare fastify give
+ * the floor.
  */
 
 export const description = 'footprint: resident memory and CPU per request of one sidecar, both modes, tracing off/on';
 
-const CLI = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOCKERFILE = fileURLToPath(new URL('../../Dockerfile', import.meta.url));
 const STEADY_RATE = 1000;
 const MB = 1024 * 1024;
@@ -38,6 +39,9 @@ const VARIANTS = [
   { id: 'authz', label: 'forward-auth, tracing off', mode: 'authz', tracing: false, imageFlags: true },
   { id: 'authz-traced', label: `forward-auth, tracing on (ratio ${SAMPLER_ARG})`, mode: 'authz', tracing: true, imageFlags: true },
   { id: 'proxy-no-flags', label: 'proxy, tracing off, no image flags', mode: 'proxy', tracing: false, imageFlags: false },
+  { id: 'proxy-unbundled', label: 'proxy, tracing off, dist/ instead of the bundle', mode: 'proxy', tracing: false, imageFlags: true, unbundled: true },
+  // The floor of the runtime: what any Node.js reverse proxy costs here, on the same binary, flags and core.
+  { id: 'bare-proxy', label: 'floor: bare Node.js proxy (node:http, keep-alive agent, no auth)', mode: 'proxy', tracing: false, imageFlags: true, floor: true },
 ];
 
 /**
@@ -55,7 +59,8 @@ export function imageRuntime(dockerfile = readFileSync(DOCKERFILE, 'utf8')) {
       .flatMap((text) => text.slice(4).trim().split(/\s+/))
       .map((pair) => pair.split('=')),
   );
-  return { flags: entrypoint.slice(1, entrypoint.findIndex((arg) => arg.endsWith('cli.js'))), env };
+  const script = entrypoint.findIndex((arg) => arg.endsWith('cli.js'));
+  return { flags: entrypoint.slice(1, script), script: join(ROOT, entrypoint[script].replace(/^\/app\//, '')), env };
 }
 
 /** The heap as the process itself reports it on /metrics (prom-client's runtime metrics). */
@@ -75,17 +80,18 @@ const steadyMs = () => {
 };
 
 export function checkPrerequisites() {
-  if (!existsSync(CLI)) return 'dist/ is missing: build first (npm run bench builds it)';
+  const { script } = imageRuntime();
+  if (!existsSync(script)) return `${script} is missing: bundle first (npm run bench builds and bundles)`;
   return undefined;
 }
 
 /** tokenwatch started by its CLI from a configuration file, its log (stdout) going to a file. */
-async function startCli(name, config, { workDir, nodeFlags, env }) {
+async function startCli(name, config, { workDir, nodeFlags, script, env }) {
   const configFile = join(workDir, `${name}.json`);
   const logFile = join(workDir, `${name}.log`);
   writeFileSync(configFile, JSON.stringify(config));
   const log = openSync(logFile, 'w');
-  const child = spawnPinned(SERVER_CORE, nodeBinary(), [...nodeFlags, CLI, 'run', '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', log, 'pipe'] });
+  const child = spawnPinned(SERVER_CORE, nodeBinary(), [...nodeFlags, script, 'run', '--config', configFile], { env: { ...process.env, ...env }, stdio: ['ignore', log, 'pipe'] });
   closeSync(log);
   const stop = () => stopChild(child);
   try {
@@ -136,19 +142,23 @@ async function measureVariant(variant, { jwks, upstream, sink, load, options, wo
   const env = variant.tracing
     ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: SAMPLER_ARG }
     : { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', OTEL_SDK_DISABLED: 'true' };
-  const image = variant.imageFlags ? imageRuntime() : { flags: [], env: {} };
-  const server = await startCli(variant.id, tokenwatchConfig(variant, jwks, upstream.url), { workDir, nodeFlags: image.flags, env: { ...image.env, ...env } });
+  const runtime = imageRuntime();
+  const image = variant.imageFlags ? runtime : { flags: [], env: {} };
+  const script = variant.unbundled ? join(ROOT, 'dist/main/cli.js') : runtime.script;
+  const server = variant.floor
+    ? await startServer(variant.id, 'bare-proxy', { args: [upstream.url], node: nodeBinary(), nodeArgs: runtime.flags, env: runtime.env })
+    : await startCli(variant.id, tokenwatchConfig(variant, jwks, upstream.url), { workDir, nodeFlags: image.flags, script, env: { ...image.env, ...env } });
   try {
     await sleep(IDLE_SETTLE_MS);
     const idle = rssBytes(server.pid);
-    const target = { url: server.url, load: variant.mode === 'proxy' ? load.proxy : load.authz, expect: 'ok' };
+    const target = { url: server.url, load: variant.mode === 'authz' ? load.authz : load.proxy, expect: 'ok' };
     progress(`${variant.label}: idle ${(idle / MB).toFixed(1)} MB; ${STEADY_RATE} req/s for ${steadyMs() / 1000} s`);
     const cpuBefore = cpuMicros(server.pid);
     const steady = await sampledRss(server.pid, () => fixedRate({ ...target, rate: STEADY_RATE, warmupMs: options.warmupMs, durationMs: steadyMs() }));
     // The warm-up ran at the same rate: CPU over both phases, per request of both.
     const steadyRequests = steady.result.requests * (1 + options.warmupMs / steadyMs());
     const steadyCpuUs = (cpuMicros(server.pid) - cpuBefore) / steadyRequests;
-    const heap = await heapFigures(server.adminUrl);
+    const heap = server.adminUrl ? await heapFigures(server.adminUrl) : { heapTotal: Number.NaN, heapUsed: Number.NaN };
     const saturationCpuBefore = cpuMicros(server.pid);
     const saturation = await sampledRss(server.pid, () => saturate({ ...target, connections: options.connections, durationMs: options.durationMs }));
     const saturationCpuUs = (cpuMicros(server.pid) - saturationCpuBefore) / saturation.result.requests;
@@ -218,6 +228,7 @@ function report(rounds, references, options) {
   const mb = (bytes) => (bytes / MB).toFixed(1);
   const byId = (id) => rows.find((row) => row.id === id);
   const proxy = byId('proxy');
+  const floor = byId('bare-proxy');
   const image = imageRuntime();
   const flags = [...Object.entries(image.env).map(([name, value]) => `${name}=${value}`), ...image.flags];
   return {
@@ -230,7 +241,7 @@ function report(rounds, references, options) {
           mb(row.idle),
           mb(row.steady),
           mb(row.steadyHighest),
-          `${mb(row.steadyHeapUsed)}/${mb(row.steadyHeapTotal)}`,
+          Number.isNaN(row.steadyHeapUsed) ? '–' : `${mb(row.steadyHeapUsed)}/${mb(row.steadyHeapTotal)}`,
           formatCpu(row.steadyCpuUs),
           row.vcpuPer1000.toFixed(3),
           formatRps(row.saturationRps),
@@ -240,6 +251,16 @@ function report(rounds, references, options) {
         ]),
       },
       { title: 'Floor: resident memory (MB) of a process that does nothing else, idle', columns: ['process', 'idle'], cells: references.map((row) => [row.label, mb(row.idle)]) },
+      {
+        title: 'tokenwatch (proxy, tracing off) above the bare Node.js proxy of the same run',
+        columns: ['figure', 'tokenwatch', 'bare proxy', 'tokenwatch\'s own'],
+        cells: [
+          ['idle MB', mb(proxy.idle), mb(floor.idle), mb(proxy.idle - floor.idle)],
+          [`${STEADY_RATE} req/s MB (highest)`, mb(proxy.steadyHighest), mb(floor.steadyHighest), mb(proxy.steadyHighest - floor.steadyHighest)],
+          [`CPU µs/req at ${STEADY_RATE} req/s`, formatCpu(proxy.steadyCpuUs), formatCpu(floor.steadyCpuUs), formatCpu(proxy.steadyCpuUs - floor.steadyCpuUs)],
+          ['CPU µs/req at saturation', formatCpu(proxy.saturationCpuUs), formatCpu(floor.saturationCpuUs), formatCpu(proxy.saturationCpuUs - floor.saturationCpuUs)],
+        ],
+      },
     ],
     targets: [
       { name: 'proxy: resident memory idle', measured: `${mb(proxy.idle)} MB`, threshold: `<= ${TARGETS.idleMb} MB`, pass: proxy.idle <= TARGETS.idleMb * MB },
@@ -260,7 +281,7 @@ function report(rounds, references, options) {
       `tokenwatch is started by its CLI with a configuration file (one issuer, one scoped route, audit log on as by default, written to a file), on core ${SERVER_CORE}; the upstream, the load generators and the OTLP sink run on core ${LOAD_CORE}.`,
       `idle: ${IDLE_SETTLE_MS / 1000} s after /readyz turned 200, before any request. ${STEADY_RATE} req/s: open loop for ${steadyMs() / 1000} s after ${options.warmupMs / 1000} s of warm-up, one hot RS256 token; "max" is the highest of one-second samples. saturation: wrk, ${options.connections} connections, ${options.durationMs / 1000} s. peak (HWM): the kernel's high-water mark of the process over its whole life.`,
       'CPU µs/req: utime + stime of the tokenwatch process from /proc/<pid>/stat (10 ms ticks) over the phase, divided by its requests. vCPU per 1,000 req/s = CPU µs/req x 1,000 / 1,000,000. On a shared machine these are noisier than the memory figures: other work steals cache and time from the same core.',
-      `the last row runs without the Dockerfile's runtime settings (${flags.join(' ') || 'none'}): what they change. heap used/total: V8's own figures at the end of the ${STEADY_RATE} req/s phase; the rest of the resident memory is the node binary, compiled code, buffers and malloc arenas.`,
+      `the last two rows run without the Dockerfile's runtime settings (${flags.join(' ') || 'none'}), and from the unbundled dist/ instead of the bundle: what each changes. heap used/total: V8's own figures at the end of the ${STEADY_RATE} req/s phase; the rest of the resident memory is the node binary, compiled code, buffers and malloc arenas.`,
     ],
     raw: rounds,
   };
