@@ -33,12 +33,13 @@ export const tokenLifecycle: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Expired tokens presented',
-          description: 'Validations refused because the token had expired, per second: clients that do not refresh in time.',
+          description: 'Validations refused because the token had expired, per second: clients that do not refresh in time. Exemplars link to the validation span when tracing is on.',
           unit: 'reqps',
           queries: [
             {
               expr: rateBy(['issuer'], sel(METRICS.tokenValidationFailure, [...validated, is(METRICS.tokenValidationFailure, 'reason', 'expired')])),
               legend: '{{issuer}}',
+              exemplar: true,
             },
           ],
         },
