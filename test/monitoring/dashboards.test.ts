@@ -156,4 +156,14 @@ describe('the Grafana dashboards', () => {
     const asked = panels.flatMap(({ panel }) => (panel.targets ?? []).filter((target) => target.exemplar === true).map((target) => target.expr!));
     expect(asked.filter((expr) => !carriesExemplars(expr)), 'exemplars asked of a metric that carries none').toEqual([]);
   });
+
+  test('the Token Lifecycle dashboard shows logouts and revocations as rates per issuer', () => {
+    const lifecycle = dashboards.find((dashboard) => dashboard.uid === 'tokenwatch-token-lifecycle')!;
+    const panel = panelsOf(lifecycle).find((candidate) => candidate.title === 'Logouts and revocations')!;
+    expect(panel.fieldConfig?.defaults?.unit).toBe('cps');
+    const exprs = (panel.targets ?? []).map((target) => target.expr!);
+    expect(exprs).toHaveLength(2);
+    expect(exprs[0]).toMatch(new RegExp(`^sum by \\(issuer\\) \\(rate\\(${METRICS.oauthLogouts.name}\\{.*\\}\\[\\$__rate_interval\\]\\)\\)$`));
+    expect(exprs[1]).toMatch(new RegExp(`^sum by \\(issuer\\) \\(rate\\(${METRICS.oauthTokenRevocations.name}\\{.*\\}\\[\\$__rate_interval\\]\\)\\)$`));
+  });
 });
