@@ -1,7 +1,6 @@
 import { Counter, Registry, type Metric, type OpenMetricsContentType } from 'prom-client';
 import type { MetricsExposition } from '../../server/admin/server.js';
 
-
 /**
  * Both expositions of one registry. prom-client writes one format per registry, and its OpenMetrics writer renames
  * each counter it is given in place (`x_total` becomes `x`, so the counter's samples read `x_total` in OpenMetrics):
