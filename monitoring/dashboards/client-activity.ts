@@ -65,12 +65,13 @@ export const clientActivity: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Insufficient scope',
-          description: 'Validations refused per second because the token lacked a scope the route requires, by issuer: a client asking for too little, or probing.',
+          description: 'Validations refused per second because the token lacked a scope the route requires, by issuer: a client asking for too little, or probing. Exemplars link to the validation span when tracing is on.',
           unit: 'reqps',
           queries: [
             {
               expr: rateBy(['issuer'], sel(METRICS.tokenValidationFailure, [FILTER.namespace, FILTER.pod, FILTER.issuer, is(METRICS.tokenValidationFailure, 'reason', 'insufficient_scope')])),
               legend: '{{issuer}}',
+              exemplar: true,
             },
           ],
         },

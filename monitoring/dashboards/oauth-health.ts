@@ -50,7 +50,7 @@ export const oauthHealth: DashboardSpec = {
           kind: 'timeseries',
           title: 'Failures by reason',
           description:
-            'Failed validations per second by reason. invalid_signature or disallowed_algorithm bursts are forged tokens; unknown_key a rotation or kid probing; expired a client that does not refresh; jwks_unavailable an IdP gone for longer than jwksMaxStale.',
+            'Failed validations per second by reason. invalid_signature or disallowed_algorithm bursts are forged tokens; unknown_key a rotation or kid probing; expired a client that does not refresh; jwks_unavailable an IdP gone for longer than jwksMaxStale. Exemplars link to the validation span when tracing is on.',
           unit: 'reqps',
           queries: [{ expr: rateBy(['reason'], sel(METRICS.tokenValidationFailure, validations)), legend: '{{reason}}', exemplar: true }],
           alerts: ['ForgedTokenBurst', 'UnknownKeySpray'],

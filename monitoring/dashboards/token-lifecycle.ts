@@ -11,7 +11,7 @@ const events = [FILTER.namespace, FILTER.issuer, FILTER.clientId];
 export const tokenLifecycle: DashboardSpec = {
   uid: 'tokenwatch-token-lifecycle',
   title: 'tokenwatch / Token Lifecycle',
-  description: 'How long tokens live, how old they are when used, how often clients refresh, and the sessions behind them.',
+  description: 'How long tokens live, how old they are when used, how often clients refresh, logouts and revocations, and the sessions behind them.',
   rows: [
     {
       title: 'Tokens',
@@ -33,12 +33,13 @@ export const tokenLifecycle: DashboardSpec = {
         {
           kind: 'timeseries',
           title: 'Expired tokens presented',
-          description: 'Validations refused because the token had expired, per second: clients that do not refresh in time.',
+          description: 'Validations refused because the token had expired, per second: clients that do not refresh in time. Exemplars link to the validation span when tracing is on.',
           unit: 'reqps',
           queries: [
             {
               expr: rateBy(['issuer'], sel(METRICS.tokenValidationFailure, [...validated, is(METRICS.tokenValidationFailure, 'reason', 'expired')])),
               legend: '{{issuer}}',
+              exemplar: true,
             },
           ],
         },
@@ -74,8 +75,19 @@ export const tokenLifecycle: DashboardSpec = {
         },
         {
           kind: 'timeseries',
+          title: 'Logouts and revocations',
+          description:
+            'Logouts and token or grant revocations per second at the IdP, per issuer, from its event log. A wave of logouts explains a drop of active sessions; a burst of revocations is an incident response or a compromised client.',
+          unit: 'cps',
+          queries: [
+            { expr: rateBy(['issuer'], sel(METRICS.oauthLogouts, events)), legend: 'logouts {{issuer}}' },
+            { expr: rateBy(['issuer'], sel(METRICS.oauthTokenRevocations, events)), legend: 'revocations {{issuer}}' },
+          ],
+        },
+        {
+          kind: 'timeseries',
           title: 'Active sessions',
-          description: 'Estimated sessions in use per issuer: distinct sessions with activity within the idle timeout, minus logouts. A sudden drop is a logout wave or a revocation event.',
+          description: 'Estimated sessions in use per issuer: distinct sessions with activity within the idle timeout, minus logouts. A sudden drop is a logout wave (see Logouts and revocations) or an IdP restart.',
           unit: 'short',
           queries: [{ expr: `sum by (issuer) (${sel(METRICS.activeSessions, [FILTER.namespace, FILTER.issuer])})`, legend: '{{issuer}}' }],
         },

@@ -24,6 +24,10 @@ export type IdpEvent =
   | (EventFields & { readonly outcome: 'issued'; readonly grantType: string })
   /** An OAuth error; the code as the IdP wrote it, labelled later (see error-codes.ts). */
   | (EventFields & { readonly outcome: 'error'; readonly error: string | undefined })
+  /** A user logged out at the IdP; `session` is `ended` when the whole session ended with it. */
+  | (EventFields & { readonly outcome: 'logout' })
+  /** The IdP revoked a token or a grant before it expired (RFC 7009 revocation, a user revoking a client's access). */
+  | (EventFields & { readonly outcome: 'revoked' })
   /** Only session activity or a session's end. */
   | (EventFields & { readonly outcome: 'session' });
 

@@ -42,6 +42,10 @@ export class IssuerRecorder {
       this.metrics.tokenIssuance.inc({ issuer: this.issuer, grant_type: event.grantType, client_id: this.clientIds.label(event.clientId) });
     } else if (event.outcome === 'error') {
       this.metrics.oauthErrors.inc({ issuer: this.issuer, error: errorLabel(event.error), client_id: this.clientIds.label(event.clientId) });
+    } else if (event.outcome === 'logout') {
+      this.metrics.logouts.inc({ issuer: this.issuer, client_id: this.clientIds.label(event.clientId) });
+    } else if (event.outcome === 'revoked') {
+      this.metrics.tokenRevocations.inc({ issuer: this.issuer, client_id: this.clientIds.label(event.clientId) });
     }
     if (event.sessionId !== undefined) {
       if (event.session === 'ended') this.sessions.end(event.sessionId);

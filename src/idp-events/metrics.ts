@@ -11,6 +11,10 @@ export interface IdpEventMetrics {
   readonly tokenIssuance: Counter<'issuer' | 'grant_type' | 'client_id'>;
   /** Which OAuth errors the IdP answers with, for which clients. */
   readonly oauthErrors: Counter<'issuer' | 'error' | 'client_id'>;
+  /** How often users log out, from which clients. */
+  readonly logouts: Counter<'issuer' | 'client_id'>;
+  /** How often tokens and grants are revoked before they expire, and for which clients. */
+  readonly tokenRevocations: Counter<'issuer' | 'client_id'>;
   /** How many sessions are in use (set at scrape time from the estimates registered with trackSessions). */
   readonly activeSessions: Gauge<'issuer'>;
   /** Is the follower reading the file, and is the file what we think it is. */
@@ -45,6 +49,14 @@ function createMetrics(registry: Registry): IdpEventMetrics {
     }),
     oauthErrors: new Counter({
       ...metricOptions(METRICS.oauthErrors),
+      registers,
+    }),
+    logouts: new Counter({
+      ...metricOptions(METRICS.oauthLogouts),
+      registers,
+    }),
+    tokenRevocations: new Counter({
+      ...metricOptions(METRICS.oauthTokenRevocations),
       registers,
     }),
     activeSessions: new Gauge({

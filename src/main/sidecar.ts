@@ -6,6 +6,7 @@ import { buildAnomalyAlerting, type AnomalyAlerting } from './anomaly-alerting.j
 import { changesNeedingRestart } from './live-config.js';
 import { startIdpEventFollowers, type IdpEventFollowers } from '../idp-events/index.js';
 import { buildAdminServer } from '../server/admin/server.js';
+import { metricsExposition } from '../observability/metrics/exposition.js';
 import { httpListener, type Listener } from '../server/http/listener.js';
 import { swappableListener, type DataPlaneHandlers, type SwappableListener } from '../server/http/swappable-listener.js';
 import type { Logger } from '../logging/logger.js';
@@ -96,7 +97,7 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
   }
 
   let accepting = true;
-  const admin = httpListener(buildAdminServer({ keyStores: () => issuers.map((issuer) => issuer.keys), registry: metrics.registry, accepting: () => accepting }));
+  const admin = httpListener(buildAdminServer({ keyStores: () => issuers.map((issuer) => issuer.keys), metrics: metricsExposition(metrics.registry), accepting: () => accepting }));
   for (const issuer of issuers) void issuer.keys.start();
   const adminUrl = await admin.listen(config.admin);
   anomaly?.start(adminUrl);

@@ -85,7 +85,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-/** Valid tokens, every failure reason, and the IdP's issuance, error and logout lines. */
+/** Valid tokens, every failure reason, and the IdP's issuance, error, logout and revocation lines. */
 async function driveTraffic(): Promise<void> {
   const valid = await realToken('orders');
   const tooNarrow = await realToken('reporting');
@@ -104,6 +104,7 @@ async function driveTraffic(): Promise<void> {
       line({ event: 'token_issued', client_id: 'web', grant_type: 'refresh_token', session_id: 's-web' }),
       line({ event: 'oauth_error', client_id: 'web', grant_type: 'refresh_token', error: 'invalid_grant' }),
       line({ event: 'logout', client_id: 'web', session_id: 's-web' }),
+      line({ event: 'revocation', client_id: 'web', token_type: 'refresh_token' }),
     ].join(''),
   );
 }

@@ -6,7 +6,7 @@ describe('jsonl format (the seed event lines)', () => {
   const results = readAll(parseJsonlLine, fixtureLines('seed.jsonl'));
 
   it('reads every line of the sample as parsed, ignored or malformed', () => {
-    expect(tally(results)).toEqual({ parsed: 7, ignored: 3, malformed: 4 });
+    expect(tally(results)).toEqual({ parsed: 9, ignored: 3, malformed: 4 });
   });
 
   it('counts one issuance per grant: the access-token line, not the refresh and id lines of the same response', () => {
@@ -34,7 +34,12 @@ describe('jsonl format (the seed event lines)', () => {
 
   it('tracks sessions through session_id and the logout event', () => {
     expect(results[3]).toMatchObject({ sessionId: 's-1', session: 'active' });
-    expect(results[9]).toMatchObject({ outcome: 'session', sessionId: 's-1', session: 'ended' });
+    expect(results[9]).toEqual({ outcome: 'logout', clientId: 'batch-job', sessionId: 's-1', session: 'ended', timeMs: undefined });
+  });
+
+  it('reads a revocation, and a logout without session_id as a logout that ends no session', () => {
+    expect(results[10]).toEqual({ outcome: 'revoked', clientId: 'my-service', timeMs: 1741598160000 });
+    expect(results[11]).toEqual({ outcome: 'logout', clientId: 'my-service', sessionId: undefined, session: undefined, timeMs: undefined });
   });
 
   it("ignores the gateway's own token_validated lines", () => {
@@ -42,7 +47,7 @@ describe('jsonl format (the seed event lines)', () => {
   });
 
   it('counts lines without an event field, non-objects, non-JSON and cut lines as malformed', () => {
-    expect(results.slice(10)).toEqual(['malformed', 'malformed', 'malformed', 'malformed']);
+    expect(results.slice(12)).toEqual(['malformed', 'malformed', 'malformed', 'malformed']);
   });
 
   it('ignores a blank line', () => {

@@ -107,8 +107,16 @@ describe('keycloak format: message details', () => {
     expect(parseKeycloakLine(`type="CLIENT_LOGIN", ${REALM}, clientId="svc" java.lang.Exception: boom`)).toMatchObject({ outcome: 'issued', clientId: 'svc' });
   });
 
-  it('ignores LOGOUT without a sessionId (nothing to end)', () => {
-    expect(parseKeycloakLine(`type="LOGOUT", ${REALM}, clientId="web", userId="u"`)).toBe('ignored');
+  it('counts LOGOUT without a sessionId as a logout that ends no session', () => {
+    expect(parseKeycloakLine(`type="LOGOUT", ${REALM}, clientId="web", userId="u"`)).toEqual({ outcome: 'logout', clientId: 'web', sessionId: undefined, session: undefined, timeMs: undefined });
+  });
+
+  it('reads REVOKE_GRANT (the revocation endpoint, or a user revoking a client) as a revocation, not session activity', () => {
+    expect(parseKeycloakLine(`type="REVOKE_GRANT", ${REALM}, clientId="mobile-app", userId="u", sessionId="s1", token_id="t1"`)).toEqual({
+      outcome: 'revoked',
+      clientId: 'mobile-app',
+      timeMs: undefined,
+    });
   });
 
   it('counts LOGIN through the browser flow as session activity only (the code exchange mints the tokens)', () => {
@@ -142,13 +150,14 @@ describe('keycloak format: JSON event-listener events', () => {
   const results = readAll(parseKeycloakLine, fixtureLines('keycloak-json-events.jsonl'));
 
   it('reads Keycloak event representations', () => {
-    expect(tally(results)).toEqual({ parsed: 5, ignored: 1, malformed: 2 });
-    expect(results.slice(0, 5)).toEqual([
+    expect(tally(results)).toEqual({ parsed: 6, ignored: 1, malformed: 2 });
+    expect(results.slice(0, 6)).toEqual([
       { outcome: 'issued', grantType: 'authorization_code', clientId: 'web-portal', sessionId: 'e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b', session: 'active', timeMs: 1741598141733 },
       { outcome: 'issued', grantType: 'refresh_token', clientId: 'web-portal', sessionId: 'e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b', session: 'active', timeMs: 1741598200000 },
       { outcome: 'issued', grantType: 'client_credentials', clientId: 'orders-service', sessionId: undefined, session: undefined, timeMs: 1741598210000 },
       { outcome: 'error', error: 'invalid_token', clientId: 'mobile-app', sessionId: undefined, session: undefined, timeMs: 1741598220000 },
-      { outcome: 'session', clientId: 'web-portal', sessionId: 'e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b', session: 'ended', timeMs: 1741598230000 },
+      { outcome: 'logout', clientId: 'web-portal', sessionId: 'e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b', session: 'ended', timeMs: 1741598230000 },
+      { outcome: 'revoked', clientId: 'mobile-app', timeMs: 1741598235000 },
     ]);
   });
 });

@@ -45,6 +45,7 @@ describe('IdP event metrics', () => {
     );
     expect(errors).toHaveLength(6);
 
+    expect(await f.value('oauth_logout_total', { issuer: ISSUER, client_id: 'web-portal' })).toBe(1);
     // LOGIN + tokens for a3c1… then LOGOUT; b7c8… (password grant) is still active; c9d0… expired.
     expect(await f.value('active_sessions', { issuer: ISSUER })).toBe(1);
     expect(await f.lines()).toEqual({ parsed: 15, ignored: 5, malformed: 1 });
@@ -99,6 +100,20 @@ describe('IdP event metrics', () => {
     const issuance = Object.fromEntries((await f.samples('token_issuance_total')).map((s) => [s.labels.client_id, s.value]));
     expect(issuance).toEqual({ a: 2, b: 1, other: 2 });
     expect(await f.value('oauth_error_total', { client_id: 'other', error: 'invalid_client' })).toBe(1);
+  });
+
+  it('counts logouts and revocations per client, through the same client_id cap', async () => {
+    const f = start({ deps: { clientIdTopN: 2 }, before: (path) => writeFileSync(path, '') });
+    await f.settle();
+    for (const client of ['a', 'b']) appendFileSync(f.path, issued(client));
+    const line = (fields: Record<string, unknown>) => `${JSON.stringify(fields)}\n`;
+    appendFileSync(f.path, line({ event: 'logout', client_id: 'a', session_id: 's1' }) + line({ event: 'logout', client_id: 'a' }) + line({ event: 'logout' }));
+    appendFileSync(f.path, line({ event: 'revocation', client_id: 'b' }) + line({ event: 'revocation', client_id: 'c' }));
+    await f.settle();
+    const byClient = async (name: string) => Object.fromEntries((await f.samples(name)).map((s) => [s.labels.client_id, s.value]));
+    expect(await byClient('oauth_logout_total')).toEqual({ a: 2, unknown: 1 });
+    expect(await byClient('oauth_token_revocation_total')).toEqual({ b: 1, other: 1 });
+    for (const sample of await f.samples('oauth_logout_total')) expect(sample.labels.issuer).toBe(ISSUER);
   });
 
   it('takes grant_type and error label values only from their fixed sets, whatever the log says', async () => {

@@ -6,7 +6,7 @@ describe('oidc-provider format: reading lines', () => {
   const results = readAll(parseOidcProviderLine, fixtureLines('oidc-provider.jsonl'));
 
   it('reads every line of the sample as parsed, ignored or malformed', () => {
-    expect(tally(results)).toEqual({ parsed: 9, ignored: 2, malformed: 2 });
+    expect(tally(results)).toEqual({ parsed: 11, ignored: 1, malformed: 2 });
   });
 
   it('reads grant.success as an issuance with its grant type and session', () => {
@@ -23,9 +23,13 @@ describe('oidc-provider format: reading lines', () => {
     expect(errors).toEqual(['invalid_client', 'invalid_grant', 'login_required', 'server_error']);
   });
 
-  it('ends the session of end_session.success, and ignores one that left the session alive', () => {
-    expect(results[8]).toMatchObject({ outcome: 'session', sessionId: 'n8Bq0mZcR1sT', session: 'ended' });
-    expect(results[9]).toBe('ignored');
+  it('reads end_session.success as a logout, ending the session only when the line names it (the session was destroyed)', () => {
+    expect(results[8]).toEqual({ outcome: 'logout', clientId: 'web', sessionId: 'n8Bq0mZcR1sT', session: 'ended', timeMs: 1741598149000 });
+    expect(results[9]).toEqual({ outcome: 'logout', clientId: 'web', sessionId: undefined, session: undefined, timeMs: 1741598150000 });
+  });
+
+  it('reads a destroyed token as a revocation', () => {
+    expect(results[10]).toEqual({ outcome: 'revoked', clientId: 'web', timeMs: 1741598150500 });
   });
 });
 
@@ -69,10 +73,18 @@ describe('oidc-provider format: writing lines (oidcProviderEventLine)', () => {
     expect(JSON.parse(oidcProviderEventLine('end_session.success', kept, undefined, NOW)!)).not.toHaveProperty('session_id');
   });
 
-  it('writes no line for events that carry a token model', () => {
+  it('writes no line for token model events other than a revocable token destroyed', () => {
     const token = { jti: 'opaque-token-value', kind: 'AccessToken', clientId: 'web' };
     expect(oidcProviderEventLine('access_token.issued', token)).toBeUndefined();
     expect(oidcProviderEventLine('client_credentials.saved', token)).toBeUndefined();
+    expect(oidcProviderEventLine('authorization_code.destroyed', token)).toBeUndefined();
+  });
+
+  it('writes a destroyed access, client credentials or refresh token with its client_id only, never the token', () => {
+    const token = { jti: 'opaque-token-value', kind: 'RefreshToken', clientId: 'web', accountId: 'alice', grantId: 'grant-1' };
+    for (const name of ['access_token.destroyed', 'client_credentials.destroyed', 'refresh_token.destroyed']) {
+      expect(JSON.parse(oidcProviderEventLine(name, token, undefined, NOW)!)).toEqual({ event: name, time: NOW, client_id: 'web' });
+    }
   });
 
   it('writes server_error for an error that is not an OAuth error code', () => {

@@ -29,6 +29,7 @@ describe('oidcProviderEventLine on a real oidc-provider', () => {
   const lines: string[] = [];
   let server: Server;
   let tokenEndpoint: string;
+  let revocationEndpoint: string;
 
   beforeAll(async () => {
     server = createServer();
@@ -36,7 +37,7 @@ describe('oidcProviderEventLine on a real oidc-provider', () => {
     const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const provider = await createProvider(issuer, {
       clients: [{ client_id: 'orders', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }],
-      features: { clientCredentials: { enabled: true }, devInteractions: { enabled: false } },
+      features: { clientCredentials: { enabled: true }, devInteractions: { enabled: false }, revocation: { enabled: true } },
       clientBasedCORS: () => false,
     });
     for (const name of OIDC_PROVIDER_EVENTS) {
@@ -47,6 +48,7 @@ describe('oidcProviderEventLine on a real oidc-provider', () => {
     }
     server.on('request', provider.callback() as Parameters<Server['on']>[1]);
     tokenEndpoint = `${issuer}/token`;
+    revocationEndpoint = `${issuer}/token/revocation`;
   });
 
   afterAll(async () => {
@@ -80,5 +82,24 @@ describe('oidcProviderEventLine on a real oidc-provider', () => {
     const line = lines.at(-1)!;
     expect(line).not.toContain('wrong-secret-value');
     expect(parseOidcProviderLine(line)).toMatchObject({ outcome: 'error', error: 'invalid_client', clientId: 'orders' });
+  });
+
+  it('writes a client_credentials.destroyed line for a token revoked at the revocation endpoint, read back as a revocation, without the token', async () => {
+    const answer = await requestToken(SECRET);
+    const token = answer.access_token as string;
+    const response = await fetch(revocationEndpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`orders:${SECRET}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    expect(response.status).toBe(200);
+    const line = lines.at(-1)!;
+    expect(line).not.toContain(token);
+    expect(line).not.toContain(SECRET);
+    expect(JSON.parse(line)).toMatchObject({ event: 'client_credentials.destroyed', client_id: 'orders' });
+    expect(parseOidcProviderLine(line)).toMatchObject({ outcome: 'revoked', clientId: 'orders' });
   });
 });

@@ -142,11 +142,28 @@ describe('the Grafana dashboards', () => {
     expect([...annotated].sort()).toEqual([...alertNames].sort());
   });
 
-  test('ask for exemplars on the validation latency histogram and the failure counter', () => {
-    const exemplarExprs = dashboards.flatMap((dashboard) =>
-      panelsOf(dashboard).flatMap((panel) => (panel.targets ?? []).filter((target) => target.exemplar).map((target) => target.expr!)),
-    );
-    expect(exemplarExprs.some((expr) => expr.includes(`${METRICS.tokenValidationDuration.name}_bucket`))).toBe(true);
-    expect(exemplarExprs.some((expr) => expr.includes(METRICS.tokenValidationFailure.name))).toBe(true);
+  test('every panel plotting the validation latency histogram or the failure counter asks for exemplars on exactly one query', () => {
+    const carriesExemplars = (expr: string) =>
+      expr.includes(`${METRICS.tokenValidationDuration.name}_bucket`) || new RegExp(`\\b${METRICS.tokenValidationFailure.name}\\b`).test(expr);
+    const panels = dashboards.flatMap((dashboard) => panelsOf(dashboard).map((panel) => ({ uid: dashboard.uid, panel })));
+    const withExemplars = panels.filter(({ panel }) => (panel.targets ?? []).some((target) => carriesExemplars(target.expr!)));
+    expect(withExemplars.length).toBeGreaterThanOrEqual(4);
+    for (const { uid, panel } of withExemplars) {
+      const asking = (panel.targets ?? []).filter((target) => target.exemplar === true);
+      expect(asking.length, `${uid}: ${panel.title}`).toBe(1);
+      expect(carriesExemplars(asking[0]!.expr!), `${uid}: ${panel.title}`).toBe(true);
+    }
+    const asked = panels.flatMap(({ panel }) => (panel.targets ?? []).filter((target) => target.exemplar === true).map((target) => target.expr!));
+    expect(asked.filter((expr) => !carriesExemplars(expr)), 'exemplars asked of a metric that carries none').toEqual([]);
+  });
+
+  test('the Token Lifecycle dashboard shows logouts and revocations as rates per issuer', () => {
+    const lifecycle = dashboards.find((dashboard) => dashboard.uid === 'tokenwatch-token-lifecycle')!;
+    const panel = panelsOf(lifecycle).find((candidate) => candidate.title === 'Logouts and revocations')!;
+    expect(panel.fieldConfig?.defaults?.unit).toBe('cps');
+    const exprs = (panel.targets ?? []).map((target) => target.expr!);
+    expect(exprs).toHaveLength(2);
+    expect(exprs[0]).toMatch(new RegExp(`^sum by \\(issuer\\) \\(rate\\(${METRICS.oauthLogouts.name}\\{.*\\}\\[\\$__rate_interval\\]\\)\\)$`));
+    expect(exprs[1]).toMatch(new RegExp(`^sum by \\(issuer\\) \\(rate\\(${METRICS.oauthTokenRevocations.name}\\{.*\\}\\[\\$__rate_interval\\]\\)\\)$`));
   });
 });

@@ -25,6 +25,17 @@ export interface PrometheusAlert {
   state: 'pending' | 'firing';
 }
 
+export interface PrometheusExemplars {
+  seriesLabels: Record<string, string>;
+  exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }>;
+}
+
+export interface PrometheusTarget {
+  labels: Record<string, string>;
+  health: string;
+  lastError: string;
+}
+
 export interface RunningPrometheus {
   readonly url: string;
   /** An instant query; rejects on an error answer. */
@@ -33,6 +44,10 @@ export interface RunningPrometheus {
   labelValues(label: string, selector: string): Promise<string[]>;
   rules(): Promise<PrometheusRule[]>;
   alerts(): Promise<PrometheusAlert[]>;
+  /** The exemplars stored for the series of `expr` in the last 10 minutes (needs the exemplar-storage feature). */
+  exemplars(expr: string): Promise<PrometheusExemplars[]>;
+  /** The scrape targets and the health of their last scrape. */
+  targets(): Promise<PrometheusTarget[]>;
   stop(): Promise<void>;
 }
 
@@ -63,9 +78,14 @@ async function terminate(child: ChildProcess, timeoutMs = 10_000): Promise<void>
 
 /**
  * Debian's Prometheus on loopback with a throw-away TSDB: scrapes `targets` as job `tokenwatch` and evaluates
- * `ruleFiles` every `intervalSeconds`.
+ * `ruleFiles` every `intervalSeconds`, with the `--enable-feature` flags named in `features`.
  */
-export async function startPrometheus(options: { targets: readonly ScrapeTarget[]; ruleFiles: readonly string[]; intervalSeconds: number }): Promise<RunningPrometheus> {
+export async function startPrometheus(options: {
+  targets: readonly ScrapeTarget[];
+  ruleFiles: readonly string[];
+  intervalSeconds: number;
+  features?: readonly string[];
+}): Promise<RunningPrometheus> {
   const binary = requireTool('prometheus', 'prometheus');
   const dir = mkdtempSync(join(tmpdir(), 'tokenwatch-prometheus-'));
   const interval = `${options.intervalSeconds}s`;
@@ -80,7 +100,7 @@ export async function startPrometheus(options: { targets: readonly ScrapeTarget[
   const output: string[] = [];
   const child = spawn(
     binary,
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...(options.features ?? []).map((feature) => `--enable-feature=${feature}`)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -103,6 +123,11 @@ export async function startPrometheus(options: { targets: readonly ScrapeTarget[
     labelValues: (label, selector) => apiGet<string[]>(`${url}/api/v1/label/${label}/values?match[]=${encodeURIComponent(selector)}`),
     rules: async () => (await apiGet<{ groups: Array<{ rules: PrometheusRule[] }> }>(`${url}/api/v1/rules`)).groups.flatMap((group) => group.rules),
     alerts: async () => (await apiGet<{ alerts: PrometheusAlert[] }>(`${url}/api/v1/alerts`)).alerts,
+    exemplars: (expr) => {
+      const now = Date.now() / 1000;
+      return apiGet<PrometheusExemplars[]>(`${url}/api/v1/query_exemplars?query=${encodeURIComponent(expr)}&start=${now - 600}&end=${now + 60}`);
+    },
+    targets: async () => (await apiGet<{ activeTargets: PrometheusTarget[] }>(`${url}/api/v1/targets?state=active`)).activeTargets,
     stop,
   };
 }

@@ -28,11 +28,14 @@ export function logSink(logs: Array<Record<string, unknown>>): Writable {
   });
 }
 
-/** Starts tokenwatch on ephemeral loopback ports with the given configuration (YAML keys, unparsed). */
-export async function startTestSidecar(raw: Record<string, unknown>): Promise<TestSidecar> {
+/**
+ * Starts tokenwatch on ephemeral loopback ports with the given configuration (YAML keys, unparsed); `env` is the
+ * environment it reads (OTEL_*), process.env by default.
+ */
+export async function startTestSidecar(raw: Record<string, unknown>, env?: NodeJS.ProcessEnv): Promise<TestSidecar> {
   const config: Config = validateConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', logLevel: 'info', ...raw }, 'test');
   const logs: Array<Record<string, unknown>> = [];
-  const sidecar = await startSidecar(config, createLogger(config.logLevel, logSink(logs)));
+  const sidecar = await startSidecar(config, createLogger(config.logLevel, logSink(logs)), env === undefined ? {} : { env });
   await Promise.all(sidecar.issuers.map((issuer) => issuer.keys.refresh()));
   return Object.assign(sidecar, {
     logs,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Histogram, Registry } from 'prom-client';
+import { Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
 import { describe, expect, test } from 'vitest';
 import { HotHistogram } from '../../src/observability/metrics/hot-histogram.js';
 
@@ -65,5 +65,32 @@ describe('HotHistogram', () => {
     expect(await registry.metrics()).toContain('y_seconds_count{a="b"} 1');
     registry.resetMetrics();
     expect(await registry.metrics()).toContain('y_seconds_count{a="b"} 0');
+  });
+
+  test('a traced observation is the exemplar of its bucket, the latest one per bucket, in OpenMetrics only', async () => {
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    const hot = new HotHistogram({ name: 'z_seconds', help: 'z', labelNames: ['a'] as const, buckets: BUCKETS, registers: [registry] });
+    const slot = hot.slot({ a: 'b' });
+    slot.observeTraced(0.05, '11111111111111111111111111111111');
+    slot.observeTraced(0.07, '22222222222222222222222222222222');
+    slot.observe(0.08);
+    slot.observeTraced(3, '33333333333333333333333333333333');
+    const exemplars = (await registry.metrics()).split('\n').filter((line) => line.includes(' # {'));
+    expect(exemplars.map((line) => line.replace(/ [0-9.]+$/, ''))).toEqual([
+      'z_seconds_bucket{le="0.1",a="b"} 3 # {trace_id="22222222222222222222222222222222"} 0.07',
+      'z_seconds_bucket{le="+Inf",a="b"} 4 # {trace_id="33333333333333333333333333333333"} 3',
+    ]);
+    registry.resetMetrics();
+    expect(await registry.metrics()).not.toContain('trace_id');
+  });
+
+  test('the classic text format carries no exemplar', async () => {
+    const registry = new Registry();
+    const hot = new HotHistogram({ name: 'z_seconds', help: 'z', labelNames: ['a'] as const, buckets: BUCKETS, registers: [registry] });
+    hot.slot({ a: 'b' }).observeTraced(0.05, '11111111111111111111111111111111');
+    const text = await registry.metrics();
+    expect(text).toContain('z_seconds_bucket{le="0.1",a="b"} 1\n');
+    expect(text).not.toContain('trace_id');
   });
 });

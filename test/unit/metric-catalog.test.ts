@@ -46,6 +46,12 @@ describe('the metric catalogue', () => {
     }
   });
 
+  test('names every counter, runtime ones included, with _total, so OpenMetrics and the text format name its series alike', async () => {
+    const counters = [...(await everyRegisteredMetric())].filter(([, metric]) => metric.type === 'counter').map(([name]) => name);
+    expect(counters.length).toBeGreaterThan(10);
+    expect(counters.filter((name) => !name.endsWith('_total'))).toEqual([]);
+  });
+
   test('is exactly what the registry holds, besides the runtime metrics, with the same types, help and label names', async () => {
     const registered = await everyRegisteredMetric();
     const own = [...registered.keys()].filter((name) => !RUNTIME_METRIC_PREFIXES.some((prefix) => name.startsWith(prefix)));

@@ -11,9 +11,15 @@ import { mentionsReuse, withRefreshToken } from './refresh-token-fields.js';
  *   {"event":"oauth_error","error":"invalid_grant","client_id":"my-service","grant_type":"refresh_token"}
  *
  * Optional fields read as well: `session_id` (session estimate), `time` (Unix s or ms) or `timestamp`
- * (ISO 8601), and the event `logout` with a `session_id`. A response that carries several tokens may be
- * logged once per token_type; only the `access` line (or a line without token_type) counts as an issuance,
- * so one grant is one issuance. Other events (the gateway's `token_validated`…) are ignored.
+ * (ISO 8601). Two more events: `logout` (a user logged out; with a `session_id`, that session ended) and
+ * `revocation` (a token or grant revoked before it expired), each with the `client_id` concerned:
+ *
+ *   {"event":"logout","client_id":"web","session_id":"…"}
+ *   {"event":"revocation","client_id":"web","token_type":"refresh_token"}
+ *
+ * A response that carries several tokens may be logged once per token_type; only the `access` line (or a line
+ * without token_type) counts as an issuance, so one grant is one issuance. Other events (the gateway's
+ * `token_validated`…) are ignored.
  *
  * For refresh-token reuse detection: `refresh_token_id` names the refresh token a refresh grant presented, and an
  * `oauth_error` whose `reason` or `error_description` mentions reuse is the IdP refusing a reused one.
@@ -40,7 +46,9 @@ export function parseJsonlLine(line: string): ParseResult {
       return withRefreshToken({ outcome: 'error', error: stringField(object, 'error'), clientId, sessionId, timeMs }, refreshTokenId, refreshTokenReused);
     }
     case 'logout':
-      return sessionId === undefined ? 'ignored' : { outcome: 'session', clientId, sessionId, session: 'ended', timeMs };
+      return { outcome: 'logout', clientId, sessionId, session: sessionId === undefined ? undefined : 'ended', timeMs };
+    case 'revocation':
+      return { outcome: 'revoked', clientId, timeMs };
     default:
       return 'ignored';
   }

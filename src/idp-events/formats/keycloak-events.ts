@@ -18,8 +18,9 @@ const GRANT_BY_EVENT_TYPE: ReadonlyMap<string, string> = new Map([
 const ERROR_SUFFIX = '_ERROR';
 
 /**
- * Maps one Keycloak event onto the common shape. `*_ERROR` types are OAuth errors; LOGOUT ends a session;
- * any other success with a sessionId is session activity. CLIENT_LOGIN is not: a client_credentials grant has
+ * Maps one Keycloak event onto the common shape. `*_ERROR` types are OAuth errors; LOGOUT is a logout and ends its
+ * session; REVOKE_GRANT is a revocation (the token revocation endpoint, or a user revoking a client in the account
+ * console); any other success with a sessionId is session activity. CLIENT_LOGIN is not: a client_credentials grant has
  * no user behind it, and counting it would make "active sessions" mean "busy services".
  * The direct-access grant (password) is logged as LOGIN with grant_type=password in its details.
  */
@@ -30,9 +31,8 @@ export function keycloakEvent(fields: KeycloakFields, timeMs: number | undefined
     const event: IdpEvent = { outcome: 'error', error: fields.error, clientId, sessionId, session: ended ? 'ended' : undefined, timeMs };
     return withRefreshToken(event, refreshTokenId, mentionsReuse(fields.reason));
   }
-  if (type === 'LOGOUT') {
-    return sessionId === undefined ? 'ignored' : { outcome: 'session', clientId, sessionId, session: 'ended', timeMs };
-  }
+  if (type === 'LOGOUT') return { outcome: 'logout', clientId, sessionId, session: sessionId === undefined ? undefined : 'ended', timeMs };
+  if (type === 'REVOKE_GRANT') return { outcome: 'revoked', clientId, timeMs };
   const grant = GRANT_BY_EVENT_TYPE.get(type) ?? (type === 'LOGIN' && fields.grantType === 'password' ? 'password' : undefined);
   const session = sessionId !== undefined && type !== 'CLIENT_LOGIN' ? 'active' : undefined;
   if (grant !== undefined) return withRefreshToken({ outcome: 'issued', grantType: grantTypeLabel(grant), clientId, sessionId, session, timeMs }, refreshTokenId, false);

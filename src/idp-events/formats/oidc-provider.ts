@@ -10,8 +10,13 @@ import { type JsonObject, parseJsonObject, stringField, timeField } from './json
  *   {"event":"grant.success","time":…,"client_id":"web","grant_type":"refresh_token","account_id":"u1","session_id":"…"}
  *   {"event":"grant.error","time":…,"client_id":"orders","grant_type":"client_credentials","error":"invalid_client"}
  *   {"event":"end_session.success","time":…,"client_id":"web","account_id":"u1","session_id":"…"}
+ *   {"event":"refresh_token.destroyed","time":…,"client_id":"web"}
  *
  * `session_id` is the session's uid (the `sid` of its ID tokens), never the session cookie's value.
+ * `end_session.success` is a logout; `session_id` is written only when the whole session ended with it.
+ * A `*.destroyed` line is a token revoked before it expired: oidc-provider destroys an access token, client
+ * credentials token or refresh token when it is revoked at the revocation endpoint, and a refresh token presented
+ * again after rotation (its reuse detection, which revokes the grant too).
  */
 
 /** Events worth a line; subscribe to these (`provider.on(name, …)`) and hand each to oidcProviderEventLine. */
@@ -21,6 +26,9 @@ export const OIDC_PROVIDER_EVENTS = [
   'authorization.error',
   'end_session.success',
   'end_session.error',
+  'access_token.destroyed',
+  'client_credentials.destroyed',
+  'refresh_token.destroyed',
   'introspection.error',
   'revocation.error',
   'userinfo.error',
@@ -31,11 +39,14 @@ export const OIDC_PROVIDER_EVENTS = [
 const MAX_FIELD_LENGTH = 256;
 const ERROR_CODE = /^[a-z0-9_]{1,64}$/;
 const ERROR_SUFFIX = '.error';
+/** The revocable token models' `destroyed` events: the listener's argument is the token model itself. */
+const REVOKED_TOKEN_EVENTS: ReadonlySet<string> = new Set(['access_token.destroyed', 'client_credentials.destroyed', 'refresh_token.destroyed']);
 
 /**
- * The line for one oidc-provider event, or undefined for an event that has no line (token model events such as
- * `access_token.issued` carry the token itself and are deliberately not read). Call it with the listener's own
- * arguments: `provider.on(name, (ctx, err) => { const line = oidcProviderEventLine(name, ctx, err); … })`.
+ * The line for one oidc-provider event, or undefined for an event that has no line. Call it with the listener's own
+ * arguments: `provider.on(name, (ctx, err) => { const line = oidcProviderEventLine(name, ctx, err); … })`; for a
+ * `*.destroyed` event that argument is the token model, of which only the client id is read (other token model
+ * events, such as `access_token.issued`, are deliberately not read).
  *
  * Only the client_id, grant_type, account id, session uid and OAuth error code are copied: never a token, code,
  * secret, assertion or any other request parameter. Never throws: it runs inside the provider's request.
@@ -43,6 +54,7 @@ const ERROR_SUFFIX = '.error';
 export function oidcProviderEventLine(eventName: string, ctx: unknown, error?: unknown, now: number = Date.now()): string | undefined {
   try {
     if (eventName === 'grant.success') return JSON.stringify({ event: eventName, time: now, ...grantFields(ctx) });
+    if (REVOKED_TOKEN_EVENTS.has(eventName)) return JSON.stringify({ event: eventName, time: now, client_id: text(read(ctx, 'clientId')) });
     if (eventName === 'end_session.success') return JSON.stringify({ event: eventName, time: now, ...endSessionFields(ctx) });
     if (eventName === 'server_error' || eventName.endsWith(ERROR_SUFFIX)) {
       const code = eventName === 'server_error' ? 'server_error' : errorCode(error);
@@ -127,9 +139,8 @@ function eventOf(event: string, object: JsonObject): ParseResult {
     const session = sessionId === undefined ? undefined : 'active';
     return { outcome: 'issued', grantType: grantTypeLabel(stringField(object, 'grant_type')), clientId, sessionId, session, timeMs };
   }
-  if (event === 'end_session.success') {
-    return sessionId === undefined ? 'ignored' : { outcome: 'session', clientId, sessionId, session: 'ended', timeMs };
-  }
+  if (event === 'end_session.success') return { outcome: 'logout', clientId, sessionId, session: sessionId === undefined ? undefined : 'ended', timeMs };
+  if (REVOKED_TOKEN_EVENTS.has(event)) return { outcome: 'revoked', clientId, timeMs };
   if (event === 'server_error' || event.endsWith(ERROR_SUFFIX)) {
     return { outcome: 'error', error: stringField(object, 'error') ?? 'server_error', clientId, sessionId, timeMs };
   }

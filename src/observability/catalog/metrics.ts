@@ -276,6 +276,20 @@ export const METRICS = {
     labels: { issuer: EVENT_ISSUER, error: ERROR_LABELS, client_id: EVENT_CLIENT },
     emitter: IDP_EVENTS,
   }),
+  oauthLogouts: metric({
+    name: 'oauth_logout_total',
+    type: 'counter',
+    help: 'User logouts at the IdP (RP-initiated, front- or back-channel), by the client that asked, from its event log.',
+    labels: { issuer: EVENT_ISSUER, client_id: EVENT_CLIENT },
+    emitter: IDP_EVENTS,
+  }),
+  oauthTokenRevocations: metric({
+    name: 'oauth_token_revocation_total',
+    type: 'counter',
+    help: 'Tokens and grants the IdP revoked before they expired (RFC 7009 revocation, a user revoking a client), by client, from its event log.',
+    labels: { issuer: EVENT_ISSUER, client_id: EVENT_CLIENT },
+    emitter: IDP_EVENTS,
+  }),
   activeSessions: metric({
     name: 'active_sessions',
     type: 'gauge',

@@ -1,8 +1,32 @@
 import { Histogram, type HistogramConfiguration, type MetricType, type LabelValues, type MetricValueWithName } from 'prom-client';
+import { TRACE_ID_LABEL, type Exemplar } from './exemplar.js';
 
-/** One label set of a HotHistogram: the request path calls `observe`, which is plain arithmetic on arrays. */
+/**
+ * One label set of a HotHistogram: the request path calls `observe`, which is plain arithmetic on arrays, or, for a
+ * validation whose span is sampled, `observeTraced`, which also keeps the trace id as the exemplar of the value's
+ * bucket (the latest one per bucket).
+ */
 export interface HistogramSlot {
   observe(value: number): void;
+  observeTraced(value: number, traceId: string): void;
+}
+
+/** The latest traced observation of each bucket: its trace id, value and time (Unix ms). */
+class BucketExemplars {
+  readonly traceIds: Array<string | undefined>;
+  readonly values: Float64Array;
+  readonly times: Float64Array;
+
+  constructor(buckets: number) {
+    this.traceIds = new Array<string | undefined>(buckets).fill(undefined);
+    this.values = new Float64Array(buckets);
+    this.times = new Float64Array(buckets);
+  }
+
+  of(index: number): Exemplar | null {
+    const traceId = this.traceIds[index];
+    return traceId === undefined ? null : { labelSet: { [TRACE_ID_LABEL]: traceId }, value: this.values[index]!, timestamp: this.times[index]! / 1000 };
+  }
 }
 
 class Slot<T extends string> implements HistogramSlot {
@@ -10,6 +34,8 @@ class Slot<T extends string> implements HistogramSlot {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
+  /** Made at the first traced observation: a sidecar without tracing never holds any. */
+  exemplars: BucketExemplars | undefined;
 
   constructor(
     readonly labels: LabelValues<T>,
@@ -19,26 +45,42 @@ class Slot<T extends string> implements HistogramSlot {
   }
 
   observe(value: number): void {
-    if (!Number.isFinite(value)) return;
+    this.add(value);
+  }
+
+  observeTraced(value: number, traceId: string): void {
+    const index = this.add(value);
+    if (index < 0) return;
+    const exemplars = (this.exemplars ??= new BucketExemplars(this.counts.length));
+    exemplars.traceIds[index] = traceId;
+    exemplars.values[index] = value;
+    exemplars.times[index] = Date.now();
+  }
+
+  /** Counts the value; answers its bucket's index, or -1 for a value that is not counted. */
+  private add(value: number): number {
+    if (!Number.isFinite(value)) return -1;
     const bounds = this.bounds;
     let index = 0;
     while (index < bounds.length && value > bounds[index]!) index += 1;
     this.counts[index]! += 1;
     this.sum += value;
     this.count += 1;
+    return index;
   }
 
   reset(): void {
     this.counts.fill(0);
     this.sum = 0;
     this.count = 0;
+    this.exemplars = undefined;
   }
 }
 
 /** prom-client's types declare MetricType as an enum it does not export; at run time the type is this string. */
 const HISTOGRAM = 'histogram' as unknown as MetricType;
 
-type ExportedValue<T extends string> = MetricValueWithName<T> & { sharedLabels?: LabelValues<T>; exemplar?: null };
+type ExportedValue<T extends string> = MetricValueWithName<T> & { sharedLabels?: LabelValues<T>; exemplar?: Exemplar | null };
 /** What prom-client's registry reads from a metric's `get()` (its `MetricObjectWithValues`, which it does not export). */
 type Exported<T extends string> = Awaited<ReturnType<Histogram<T>['get']>>;
 
@@ -92,9 +134,10 @@ export class HotHistogram<T extends string> extends Histogram<T> {
       let cumulative = 0;
       for (let index = 0; index < this.bounds.length; index += 1) {
         cumulative += slot.counts[index]!;
-        values.push({ ...labelsOf({ le: this.bounds[index]! }, slot.labels), value: cumulative, metricName: bucket, exemplar: null });
+        values.push({ ...labelsOf({ le: this.bounds[index]! }, slot.labels), value: cumulative, metricName: bucket, exemplar: slot.exemplars?.of(index) ?? null });
       }
-      values.push({ ...labelsOf({ le: '+Inf' }, slot.labels), value: slot.count, metricName: bucket, exemplar: null });
+      const inf = this.bounds.length;
+      values.push({ ...labelsOf({ le: '+Inf' }, slot.labels), value: slot.count, metricName: bucket, exemplar: slot.exemplars?.of(inf) ?? null });
       values.push({ ...labelsOf({}, slot.labels), value: slot.sum, metricName: `${this.metricName}_sum` });
       values.push({ ...labelsOf({}, slot.labels), value: slot.count, metricName: `${this.metricName}_count` });
     }

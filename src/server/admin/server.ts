@@ -1,13 +1,22 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from '../http/node-http.js';
 import type { IssuerKeyStore } from '../../auth/keys.js';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';
+import { preferredMetricsFormat } from './metrics-format.js';
+
+/** The metrics in the two formats /metrics negotiates; observability/metrics/exposition.ts makes them. */
+export interface MetricsExposition {
+  /** Prometheus text format 0.0.4: what curl and older scrapers get. Exemplars exist only in OpenMetrics. */
+  classic(): Promise<string>;
+  /** OpenMetrics 1.0.0, with the exemplars the metrics hold. */
+  openMetrics(): Promise<string>;
+}
 
 export interface AdminServerDeps {
   /** The key stores of the configuration in force (a reload may change them). */
   keyStores: () => readonly IssuerKeyStore[];
-  registry: Registry;
+  metrics: MetricsExposition;
   /** False once shutdown began: /readyz then answers 503 so the endpoint leaves the Service first. */
   accepting: () => boolean;
 }
@@ -20,7 +29,7 @@ const ADMIN_OPTIONS = { maxHeaderSize: 16_384, keepAliveTimeout: LISTENER_KEEP_A
  * a web framework here cost every sidecar 5.5 MB of resident memory for routing three paths (docs/deploy.md, Sizing).
  * Bodies are never read; URLs are never logged (a URL may carry `access_token`).
  */
-export function buildAdminServer({ keyStores, registry, accepting }: AdminServerDeps): Server {
+export function buildAdminServer({ keyStores, metrics, accepting }: AdminServerDeps): Server {
   function readiness(): { status: number; body: unknown } {
     const issuers = keyStores().map((store) => {
       const status = store.status();
@@ -49,8 +58,9 @@ export function buildAdminServer({ keyStores, registry, accepting }: AdminServer
       return sendJson(response, status, body);
     }
     if (path === '/metrics') {
-      registry.metrics().then(
-        (text) => send(response, 200, registry.contentType, text),
+      const openMetrics = preferredMetricsFormat(request.headers.accept) === 'openmetrics';
+      (openMetrics ? metrics.openMetrics() : metrics.classic()).then(
+        (text) => send(response, 200, openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE, text, { vary: 'accept' }),
         (error: unknown) => sendJson(response, 500, { error: `metrics collection failed: ${(error as Error).message}` }),
       );
       return;
