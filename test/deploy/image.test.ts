@@ -177,6 +177,8 @@ describe("the runtime stage's files", () => {
         const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
         try {
           const listen = await eventually(() => /"listen":"(http:\/\/[^"]+)"/.exec(out)?.[1] ?? false, 20_000);
+          const admin = /"admin":"(http:\/\/[^"]+)"/.exec(out)![1]!;
+          await eventually(async () => (await fetch(`${admin}/readyz`)).status === 200, 20_000);
           const token = await idp().getToken(idp().clients.orders, ['read:orders']);
           const answer = await fetch(`${listen}/`, { headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/api/orders/1', authorization: `Bearer ${token}` } });
           expect(answer.status).toBe(200);
