@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
@@ -56,7 +57,7 @@ function record(overrides: Partial<SpanRecord> = {}): SpanRecord {
 
 const spansOf = (traceId: string, from = receiver) => from.spans.filter((span) => span.traceId === traceId);
 const PROTOBUF: OtlpProtocol = 'http/protobuf';
-const data = (protocol: OtlpProtocol = PROTOBUF) => ({ serviceName: 'span-export-test', protocol });
+const data = (protocol: OtlpProtocol = PROTOBUF) => ({ serviceName: 'span-export-test', serviceVersion: '1.2.3-test', protocol });
 
 /** What each protocol's exporter sends: the content type (or gRPC method) the receiver saw. */
 const WIRE: Record<OtlpProtocol, string> = {
@@ -98,7 +99,15 @@ describe('the export worker', () => {
     // Milliseconds with a fraction, to the microsecond.
     expect(exportedRoot!.startTimeUnixNano).toBe(1_790_000_000_000_250_000n);
     expect(exportedRoot!.endTimeUnixNano).toBe(1_790_000_000_001_750_000n);
-    expect(exportedRoot!.resource).toMatchObject({ 'service.name': 'span-export-test', 'deployment.environment': 'span-export-test' });
+    expect(exportedRoot!.resource).toMatchObject({
+      'service.name': 'span-export-test',
+      'service.version': '1.2.3-test',
+      'deployment.environment': 'span-export-test',
+      'telemetry.sdk.language': 'nodejs',
+      'process.runtime.name': 'nodejs',
+      'process.pid': process.pid,
+      'host.name': hostname(),
+    });
 
     const [exportedChild] = spansOf(child.traceId, to);
     expect(exportedChild).toMatchObject({
@@ -111,6 +120,16 @@ describe('the export worker', () => {
     expect(exportedChild!.flags & 0x300).toBe(0x300);
 
     expect(spansOf(fetch.traceId, to)[0]).toMatchObject({ name: 'idp.jwks', kind: SpanKind.CLIENT + 1, scope: 'another-scope' });
+  });
+
+  test('OTEL_RESOURCE_ATTRIBUTES sets service.version over tokenwatch\'s own; OTEL_SERVICE_NAME is service.name whatever it says', async () => {
+    const { logger } = captureLogger();
+    const env = { ...workerEnv(), OTEL_RESOURCE_ATTRIBUTES: 'service.version=2026.12-orders,service.name=ignored' };
+    const shipper = await SpanShipper.start(env, data(), logger);
+    const sent = record();
+    shipper.add(sent);
+    await shipper.shutdown();
+    expect(spansOf(sent.traceId)[0]!.resource).toMatchObject({ 'service.version': '2026.12-orders', 'service.name': 'span-export-test' });
   });
 
   test('spans beyond the bound of those waiting for the worker are dropped and counted, never queued', async () => {
