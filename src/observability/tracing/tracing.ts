@@ -28,10 +28,10 @@ const HEADER_GETTER: TextMapGetter<TraceHeaders> = {
  * from `OTEL_TRACES_SAMPLER`).
  * Returns undefined, starting nothing, when `OTEL_SDK_DISABLED=true` or no OTLP endpoint is set.
  *
- * Two SDKs, one per thread (docs/decisions/0007-spans-exported-from-a-worker-thread.md): this thread's decides
- * sampling, propagates context and records the IdP fetch spans; the export worker's (started with `env` as its
- * environment) exports. Finished spans cross as plain records. Validation spans, the one span per request, are
- * recorded here without an SDK span when tokenwatch knows the sampler, and the SDK replays them in the worker.
+ * Two tracer providers, one per thread (docs/decisions/0007-spans-exported-from-a-worker-thread.md, 0018): this
+ * thread's decides sampling, propagates context and records the IdP fetch spans; the export worker's (started with
+ * `env` as its environment) exports. Finished spans cross as plain records. Validation spans, the one span per
+ * request, are recorded here without an SDK span when tokenwatch knows the sampler, and the worker replays them.
  */
 export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Promise<Tracing | undefined> {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
