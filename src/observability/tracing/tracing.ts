@@ -2,7 +2,6 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span,
 import type { ReadableSpan, Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '../../logging/logger.js';
 import type { GateRequest, ValidationRecord, ValidationSpan, ValidationTracing } from '../../server/gate/ports.js';
-import { VERSION } from '../../version.js';
 import { otlpTracesProtocol, type OtlpProtocol } from './otlp-protocol.js';
 import { VALIDATION_SPAN, recordOfSdkSpan, validationAttributes, validationSpanRecord, type ValidationSpanRecord } from './span-record.js';
 import { SpanShipper } from './span-shipper.js';
@@ -36,7 +35,6 @@ const HEADER_GETTER: TextMapGetter<TraceHeaders> = {
 export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Promise<Tracing | undefined> {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || !endpoint) return undefined;
-  const serviceName = env.OTEL_SERVICE_NAME || 'tokenwatch';
   const { protocol, unsupported } = otlpTracesProtocol(env);
   if (unsupported) {
     logger.warn(
@@ -46,7 +44,7 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
   }
   let shipper: SpanShipper;
   try {
-    shipper = await SpanShipper.start(env, { serviceName, serviceVersion: VERSION, protocol }, logger);
+    shipper = await SpanShipper.start(env, { protocol }, logger);
   } catch (error) {
     // Tracing is observability: without it tokenwatch still decides every request.
     logger.error({ event: 'tracing_not_started', reason: (error as Error).message }, 'OpenTelemetry tracing could not start; running without it');

@@ -17,13 +17,13 @@ import type { ExportWorkerData, FromExportWorker, ToExportWorker } from './worke
 
 const port = parentPort;
 if (!port) throw new Error('span-export-worker.ts runs as a worker thread (span-shipper.ts starts it)');
-const data = workerData as ExportWorkerData;
+const { protocol } = workerData as ExportWorkerData;
 
 routeSdkDiagnostics(process.env);
-const exporter = countingFailedExports(await otlpTraceExporter(data.protocol), (spans) => post({ type: 'dropped', spans }));
+const exporter = countingFailedExports(await otlpTraceExporter(protocol), (spans) => post({ type: 'dropped', spans }));
 const ids = new ReplayedIds();
 const provider = new BasicTracerProvider({
-  resource: exportResource(data),
+  resource: exportResource(),
   // The request thread sampled: everything that arrives here is exported.
   sampler: new AlwaysOnSampler(),
   idGenerator: ids,

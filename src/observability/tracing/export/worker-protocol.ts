@@ -3,10 +3,6 @@ import type { ShippedRecord } from '../span-record.js';
 
 /** What the request thread starts the export worker with. */
 export interface ExportWorkerData {
-  /** `service.name`: OTEL_SERVICE_NAME, else `tokenwatch`. */
-  readonly serviceName: string;
-  /** `service.version`: tokenwatch's version, unless OTEL_RESOURCE_ATTRIBUTES says otherwise. */
-  readonly serviceVersion: string;
   /** Decided by the request thread from the OTEL_* variables (otlp-protocol.ts), which logs a value it cannot use. */
   readonly protocol: OtlpProtocol;
 }
