@@ -1,9 +1,11 @@
+import { hostname } from 'node:os';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/logging/logger.js';
 import { OTLP_PROTOCOLS, type OtlpProtocol } from '../../src/observability/tracing/otlp-protocol.js';
 import type { SpanRecord, ValidationSpanRecord } from '../../src/observability/tracing/span-record.js';
 import { SpanShipper, spanShippingStats } from '../../src/observability/tracing/span-shipper.js';
+import { VERSION } from '../../src/version.js';
 import { eventually } from '../support/eventually.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 
@@ -24,6 +26,7 @@ afterAll(async () => {
 const workerEnv = (endpoint = receiver.endpoint) => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
   OTEL_BSP_SCHEDULE_DELAY: '50',
+  OTEL_SERVICE_NAME: 'span-export-test',
   OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=span-export-test',
 });
 
@@ -56,7 +59,7 @@ function record(overrides: Partial<SpanRecord> = {}): SpanRecord {
 
 const spansOf = (traceId: string, from = receiver) => from.spans.filter((span) => span.traceId === traceId);
 const PROTOBUF: OtlpProtocol = 'http/protobuf';
-const data = (protocol: OtlpProtocol = PROTOBUF) => ({ serviceName: 'span-export-test', protocol });
+const data = (protocol: OtlpProtocol = PROTOBUF) => ({ protocol });
 
 /** What each protocol's exporter sends: the content type (or gRPC method) the receiver saw. */
 const WIRE: Record<OtlpProtocol, string> = {
@@ -98,7 +101,15 @@ describe('the export worker', () => {
     // Milliseconds with a fraction, to the microsecond.
     expect(exportedRoot!.startTimeUnixNano).toBe(1_790_000_000_000_250_000n);
     expect(exportedRoot!.endTimeUnixNano).toBe(1_790_000_000_001_750_000n);
-    expect(exportedRoot!.resource).toMatchObject({ 'service.name': 'span-export-test', 'deployment.environment': 'span-export-test' });
+    expect(exportedRoot!.resource).toMatchObject({
+      'service.name': 'span-export-test',
+      'service.version': VERSION,
+      'deployment.environment': 'span-export-test',
+      'telemetry.sdk.language': 'nodejs',
+      'process.runtime.name': 'nodejs',
+      'process.pid': process.pid,
+      'host.name': hostname(),
+    });
 
     const [exportedChild] = spansOf(child.traceId, to);
     expect(exportedChild).toMatchObject({
@@ -111,6 +122,29 @@ describe('the export worker', () => {
     expect(exportedChild!.flags & 0x300).toBe(0x300);
 
     expect(spansOf(fetch.traceId, to)[0]).toMatchObject({ name: 'idp.jwks', kind: SpanKind.CLIENT + 1, scope: 'another-scope' });
+  });
+
+  test.each([
+    ['OTEL_SERVICE_NAME, over OTEL_RESOURCE_ATTRIBUTES', { OTEL_SERVICE_NAME: 'from-service-name', OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attributes' }, 'from-service-name'],
+    ['the one in OTEL_RESOURCE_ATTRIBUTES without OTEL_SERVICE_NAME', { OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attributes' }, 'from-attributes'],
+    ['tokenwatch when neither says', {}, 'tokenwatch'],
+  ])('the resource\'s service.name is %s', async (_case, variables: NodeJS.ProcessEnv, serviceName) => {
+    const { logger } = captureLogger();
+    const { OTEL_SERVICE_NAME: _name, OTEL_RESOURCE_ATTRIBUTES: _attributes, ...otherVariables } = workerEnv();
+    const shipper = await SpanShipper.start({ ...otherVariables, ...variables }, data(), logger);
+    const sent = record();
+    shipper.add(sent);
+    await shipper.shutdown();
+    expect(spansOf(sent.traceId)[0]!.resource['service.name']).toBe(serviceName);
+  });
+
+  test('OTEL_RESOURCE_ATTRIBUTES sets service.version over tokenwatch\'s own, and host attributes over the detected ones', async () => {
+    const { logger } = captureLogger();
+    const shipper = await SpanShipper.start({ ...workerEnv(), OTEL_RESOURCE_ATTRIBUTES: 'service.version=2026.12-orders,host.name=orders-7f9c' }, data(), logger);
+    const sent = record();
+    shipper.add(sent);
+    await shipper.shutdown();
+    expect(spansOf(sent.traceId)[0]!.resource).toMatchObject({ 'service.version': '2026.12-orders', 'host.name': 'orders-7f9c' });
   });
 
   test('spans beyond the bound of those waiting for the worker are dropped and counted, never queued', async () => {

@@ -3,7 +3,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { startTracing } from '../../src/observability/tracing/tracing.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
 
-// A file of its own: the SDK registers the process-wide meter and logger providers once, at its first start.
+// A file of its own: whatever registers the process-wide meter and logger providers can do so once per process.
 test('only traces are exported: no OTLP metrics or logs, whatever else in the process uses those APIs', async () => {
   const receiver = await startOtlpReceiver();
   try {

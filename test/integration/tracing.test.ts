@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTracing } from '../../src/observability/tracing/tracing.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { VERSION } from '../../src/version.js';
 import { eventually } from '../support/eventually.js';
 import { useJwksServer } from '../support/jwks-server.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
@@ -54,7 +55,7 @@ describe('OpenTelemetry spans', () => {
     expect(span!.parentSpanId).toBe(PARENT_SPAN);
     expect(span!.traceState).toBe('vendor=opaque');
     expect(span!.kind).toBe(1);
-    expect(span!.resource['service.name']).toBe('tokenwatch-test');
+    expect(span!.resource).toMatchObject({ 'service.name': 'tokenwatch-test', 'service.version': VERSION });
     // The span covers the validation, within the request's time.
     expect(span!.startTimeUnixNano).toBeGreaterThanOrEqual(before);
     expect(span!.endTimeUnixNano).toBeGreaterThanOrEqual(span!.startTimeUnixNano);
@@ -95,6 +96,18 @@ describe('OpenTelemetry spans', () => {
     const [span] = await eventually(() => spansOfTrace(traceC).length === 1 && spansOfTrace(traceC));
     expect(span!.status.code).toBe(2);
     expect(span!.attributes).toMatchObject({ 'oauth.failure.reason': 'malformed', 'tokenwatch.let_through': true, 'tokenwatch.enforcement': 'report-only' });
+  });
+
+  test('a traceparent of a later version, with a field only the W3C propagator reads, is continued by the SDK', async () => {
+    const token = await jwks().sign({ aud: 'orders-api', sub: 'u3', scope: 'read:orders' });
+    const traceE = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee';
+    const response = await sidecar.request('/api/orders/1', {
+      headers: { authorization: `Bearer ${token}`, traceparent: `01-${traceE}-${PARENT_SPAN}-01-future`, tracestate: 'vendor=later' },
+    });
+    expect(response.status).toBe(200);
+    const [span] = await eventually(() => spansOfTrace(traceE).length === 1 && spansOfTrace(traceE));
+    expect(span).toMatchObject({ parentSpanId: PARENT_SPAN, traceState: 'vendor=later', attributes: { 'oauth.validation.result': 'success' } });
+    expect(span!.resource['service.name']).toBe('tokenwatch-test');
   });
 
   test('discovery and JWKS fetches get their own spans', async () => {

@@ -1,5 +1,5 @@
-import { tracing } from '@opentelemetry/sdk-node';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { accumulate, accumulateHex, parseTraceparent, randomSpanId, randomTraceWords, ratioUpperBound, samplingPlan, wordsToHex } from '../../src/observability/tracing/trace-sampling.js';
@@ -12,8 +12,8 @@ describe('root decisions agree with the SDK sampler', () => {
     fc.assert(
       fc.property(fc.tuple(word, word, word, word), ratio, (words, share) => {
         fc.pre((words[0] | words[1] | words[2] | words[3]) !== 0);
-        const sdk = new tracing.TraceIdRatioBasedSampler(share);
-        const sdkSampled = sdk.shouldSample(ROOT_CONTEXT, wordsToHex(words)).decision === tracing.SamplingDecision.RECORD_AND_SAMPLED;
+        const sdk = new TraceIdRatioBasedSampler(share);
+        const sdkSampled = sdk.shouldSample(ROOT_CONTEXT, wordsToHex(words)).decision === SamplingDecision.RECORD_AND_SAMPLED;
         expect(accumulate(words) < ratioUpperBound(share)).toBe(sdkSampled);
       }),
       { numRuns: 2000 },
@@ -25,8 +25,8 @@ describe('root decisions agree with the SDK sampler', () => {
       fc.property(fc.tuple(word, word, word, word), ratio, (words, share) => {
         fc.pre((words[0] | words[1] | words[2] | words[3]) !== 0);
         const hex = wordsToHex(words);
-        const sdk = new tracing.TraceIdRatioBasedSampler(share);
-        const sdkSampled = sdk.shouldSample(ROOT_CONTEXT, hex).decision === tracing.SamplingDecision.RECORD_AND_SAMPLED;
+        const sdk = new TraceIdRatioBasedSampler(share);
+        const sdkSampled = sdk.shouldSample(ROOT_CONTEXT, hex).decision === SamplingDecision.RECORD_AND_SAMPLED;
         expect(accumulateHex(hex)).toBe(accumulate(words));
         expect(accumulateHex(hex) < ratioUpperBound(share)).toBe(sdkSampled);
       }),

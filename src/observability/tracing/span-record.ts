@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, type AttributeValue, type Attributes } from '@opentelemetry/api';
-import type { tracing } from '@opentelemetry/sdk-node';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { ValidationRecord } from '../../server/gate/ports.js';
 
 /**
@@ -31,7 +31,7 @@ export interface SpanRecord {
 }
 
 /** The record of a span the SDK recorded in this thread (IdP fetch spans, a validation span the SDK sampled). */
-export function recordOfSdkSpan(span: tracing.ReadableSpan): SpanRecord {
+export function recordOfSdkSpan(span: ReadableSpan): SpanRecord {
   const context = span.spanContext();
   return {
     scope: span.instrumentationScope.name,

@@ -1,5 +1,5 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
-import type { tracing as sdkTracing } from '@opentelemetry/sdk-node';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
+import type { ReadableSpan, Sampler, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '../../logging/logger.js';
 import type { GateRequest, ValidationRecord, ValidationSpan, ValidationTracing } from '../../server/gate/ports.js';
 import { otlpTracesProtocol, type OtlpProtocol } from './otlp-protocol.js';
@@ -27,15 +27,14 @@ const HEADER_GETTER: TextMapGetter<TraceHeaders> = {
  * from `OTEL_TRACES_SAMPLER`).
  * Returns undefined, starting nothing, when `OTEL_SDK_DISABLED=true` or no OTLP endpoint is set.
  *
- * Two SDKs, one per thread (docs/decisions/0007-spans-exported-from-a-worker-thread.md): this thread's decides
- * sampling, propagates context and records the IdP fetch spans; the export worker's (started with `env` as its
- * environment) exports. Finished spans cross as plain records. Validation spans, the one span per request, are
- * recorded here without an SDK span when tokenwatch knows the sampler, and the SDK replays them in the worker.
+ * Two tracer providers, one per thread (docs/decisions/0007-spans-exported-from-a-worker-thread.md, 0018): this
+ * thread's decides sampling, propagates context and records the IdP fetch spans; the export worker's (started with
+ * `env` as its environment) exports. Finished spans cross as plain records. Validation spans, the one span per
+ * request, are recorded here without an SDK span when tokenwatch knows the sampler, and the worker replays them.
  */
 export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Promise<Tracing | undefined> {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || !endpoint) return undefined;
-  const serviceName = env.OTEL_SERVICE_NAME || 'tokenwatch';
   const { protocol, unsupported } = otlpTracesProtocol(env);
   if (unsupported) {
     logger.warn(
@@ -45,57 +44,55 @@ export async function startTracing(env: NodeJS.ProcessEnv, logger: Logger): Prom
   }
   let shipper: SpanShipper;
   try {
-    shipper = await SpanShipper.start(env, { serviceName, protocol }, logger);
+    shipper = await SpanShipper.start(env, { protocol }, logger);
   } catch (error) {
     // Tracing is observability: without it tokenwatch still decides every request.
     logger.error({ event: 'tracing_not_started', reason: (error as Error).message }, 'OpenTelemetry tracing could not start; running without it');
     return undefined;
   }
   try {
-    return await startRequestThreadSdk(env, logger, endpoint, serviceName, protocol, shipper);
+    return await startRequestThreadSdk(env, logger, endpoint, protocol, shipper);
   } catch (error) {
     await shipper.shutdown();
     throw error;
   }
 }
 
-/** This thread's SDK: sampling, propagation and the IdP fetch spans, every finished span handed to `shipper`. */
+/**
+ * This thread's SDK: a tracer provider for sampling and the IdP fetch spans, every finished span handed to `shipper`.
+ * Traces only, and only what a tracer needs: tokenwatch's metrics are Prometheus's (prom-client), its logs are JSON
+ * lines on stdout, and no context manager is installed, because parents are passed explicitly and the default
+ * AsyncLocalStorage manager would hook every promise in the process for nothing (bench/ telemetry suite).
+ */
 async function startRequestThreadSdk(
   env: NodeJS.ProcessEnv,
   logger: Logger,
   endpoint: string,
-  serviceName: string,
   protocol: OtlpProtocol,
   shipper: SpanShipper,
 ): Promise<Tracing> {
-  const { NodeSDK, tracing } = await import('@opentelemetry/sdk-node');
+  // Loaded only when tracing is on.
+  const [{ BasicTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler }, { W3CTraceContextPropagator }, { routeSdkDiagnostics }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/core'),
+    import('./sdk-diagnostics.js'),
+  ]);
+  routeSdkDiagnostics(env);
   const plan = samplingPlan(env);
-  let sampler: InstanceType<typeof tracing.ParentBasedSampler> | InstanceType<typeof tracing.TraceIdRatioBasedSampler> | undefined;
+  let sampler: Sampler | undefined;
   if (plan) {
-    const root = new tracing.TraceIdRatioBasedSampler(plan.rootRatio);
-    sampler = plan.parentBased ? new tracing.ParentBasedSampler({ root }) : root;
+    const root = new TraceIdRatioBasedSampler(plan.rootRatio);
+    sampler = plan.parentBased ? new ParentBasedSampler({ root }) : root;
   }
-  const sdk = new NodeSDK({
-    serviceName,
-    spanProcessors: [new ShippingSpanProcessor(shipper)],
-    instrumentations: [],
-    // Traces only: tokenwatch's metrics are Prometheus's (prom-client), its logs are JSON lines on stdout. Left to
-    // the environment, the SDK would also export OTLP metrics and logs to the same endpoint.
-    metricReaders: [],
-    logRecordProcessors: [],
-    // The sampler tokenwatch's fast path decides with (see trace-sampling.ts); the SDK's own choice from the same
-    // variables when tokenwatch does not know the sampler's name.
-    ...(sampler ? { sampler } : {}),
-    // Parents are passed explicitly, never read from an active context: the default AsyncLocalStorage context
-    // manager would hook every promise in the process for nothing (bench/ telemetry suite).
-    contextManager: null as unknown as undefined,
-  });
-  sdk.start();
+  // The sampler tokenwatch's fast path decides with (see trace-sampling.ts); the provider's own choice from the same
+  // variables when tokenwatch does not know the sampler's name. Span limits come from OTEL_SPAN_* as well.
+  const provider = new BasicTracerProvider({ spanProcessors: [new ShippingSpanProcessor(shipper)], ...(sampler ? { sampler } : {}) });
+  trace.setGlobalTracerProvider(provider);
   logger.info({ event: 'tracing_started', endpoint: endpointForLog(endpoint), protocol, sampler: plan?.name ?? env.OTEL_TRACES_SAMPLER }, 'OpenTelemetry tracing on');
   return {
-    validation: new OtelValidationTracing(trace.getTracer(TRACER_NAME), plan, shipper),
+    validation: new OtelValidationTracing(trace.getTracer(TRACER_NAME), plan, shipper, new W3CTraceContextPropagator()),
     shutdown: async () => {
-      await sdk.shutdown();
+      await provider.shutdown();
       await shipper.shutdown();
     },
   };
@@ -115,12 +112,12 @@ export function endpointForLog(endpoint: string): string {
 }
 
 /** Hands every sampled span the SDK records in this thread to the export worker, as a record. */
-class ShippingSpanProcessor implements sdkTracing.SpanProcessor {
+class ShippingSpanProcessor implements SpanProcessor {
   constructor(private readonly shipper: SpanShipper) {}
 
   onStart(): void {}
 
-  onEnd(span: sdkTracing.ReadableSpan): void {
+  onEnd(span: ReadableSpan): void {
     // Recorded but not sampled (a sampler's RECORD decision) is not exported, as with the SDK's batch processor.
     if ((span.spanContext().traceFlags & 1) === 0) return;
     this.shipper.add(recordOfSdkSpan(span));
@@ -144,6 +141,8 @@ class OtelValidationTracing implements ValidationTracing {
     private readonly tracer: Tracer,
     private readonly plan: SamplingPlan | undefined,
     private readonly shipper: SpanShipper,
+    /** W3C trace context only, as the fast path reads it: the request's carrier offers no other headers. */
+    private readonly propagator: TextMapPropagator<TraceHeaders>,
   ) {
     this.rootUpperBound = plan ? ratioUpperBound(plan.rootRatio) : undefined;
   }
@@ -165,7 +164,7 @@ class OtelValidationTracing implements ValidationTracing {
         return new ShippedSpan(parent.traceId, randomSpanId(), parent.spanId, incoming.tracestate, startTime);
       }
     }
-    const context = incoming.traceparent ? propagation.extract(ROOT_CONTEXT, incoming, HEADER_GETTER) : ROOT_CONTEXT;
+    const context = incoming.traceparent ? this.propagator.extract(ROOT_CONTEXT, incoming, HEADER_GETTER) : ROOT_CONTEXT;
     return this.record(context, startTime);
   }
 

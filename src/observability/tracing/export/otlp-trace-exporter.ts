@@ -1,6 +1,6 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import type { tracing } from '@opentelemetry/sdk-node';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { OtlpProtocol } from '../otlp-protocol.js';
 
 /**
@@ -8,7 +8,7 @@ import type { OtlpProtocol } from '../otlp-protocol.js';
  * timeout, compression, certificates) and does the serialising, transport, retries and concurrency bound. The
  * protobuf and gRPC exporters are loaded only when chosen (gRPC brings @grpc/grpc-js).
  */
-export async function otlpTraceExporter(protocol: OtlpProtocol): Promise<tracing.SpanExporter> {
+export async function otlpTraceExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
   if (protocol === 'http/json') return new OtlpJsonTraceExporter();
   if (protocol === 'http/protobuf') {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
@@ -22,7 +22,7 @@ export async function otlpTraceExporter(protocol: OtlpProtocol): Promise<tracing
  * `exporter`, reporting the spans of every export it fails (after the retries it makes) to `dropped`: the batch
  * span processor only logs them.
  */
-export function countingFailedExports(exporter: tracing.SpanExporter, dropped: (spans: number) => void): tracing.SpanExporter {
+export function countingFailedExports(exporter: SpanExporter, dropped: (spans: number) => void): SpanExporter {
   return {
     export(spans, resultCallback) {
       exporter.export(spans, (result: ExportResult) => {

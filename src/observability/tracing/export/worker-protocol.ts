@@ -3,7 +3,6 @@ import type { ShippedRecord } from '../span-record.js';
 
 /** What the request thread starts the export worker with. */
 export interface ExportWorkerData {
-  readonly serviceName: string;
   /** Decided by the request thread from the OTEL_* variables (otlp-protocol.ts), which logs a value it cannot use. */
   readonly protocol: OtlpProtocol;
 }
