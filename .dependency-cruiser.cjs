@@ -22,6 +22,7 @@ const VOCABULARY = `^src/(${VOCABULARIES.join('|')})$`;
 const forbidden = {
   // Leaves: everything may use them; they use nothing of ours (errors.ts names the auth failure reasons).
   logging: ['.*'],
+  platform: ['.*'],
   'observability/catalog': [`(?!${VOCABULARIES.join('|')})`],
   config: ['(?!config/|errors\\.ts|auth/reasons\\.ts)'],
   // The validation path: below the servers, above nothing that observes it.
@@ -83,9 +84,17 @@ module.exports = {
     {
       name: 'node-http-through-require',
       severity: 'error',
-      comment: 'An ES module import of node:http loads Node.js\'s bundled undici (13 MB per pod): values come from src/server/http/node-http.ts.',
-      from: { path: '^src/', pathNot: '^src/server/http/node-http\\.ts$' },
+      comment: 'An ES module import of node:http loads Node.js\'s bundled undici (13 MB per pod): values come from src/platform/node-http.ts.',
+      from: { path: '^src/', pathNot: '^src/platform/node-http\\.ts$' },
       to: { dependencyTypes: ['core'], path: '^(node:)?http$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'undici-in-the-proxy-only',
+      severity: 'error',
+      comment:
+        'The undici package, and the copy of it it makes Node.js load, cost every pod about 24 MB resident: only the proxy\'s upstream pool pays for it (decision 17); other outbound HTTP goes through src/platform/http-exchange.ts.',
+      from: { path: '^src/', pathNot: folder('server/proxy') },
+      to: { path: '(^|/)node_modules/undici/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'no-unresolvable',

@@ -1,5 +1,5 @@
-import { Agent } from 'undici';
 import type { Logger } from '../logging/logger.js';
+import { ConnectionPool } from '../platform/http-exchange.js';
 import type { NotificationCounts, PostableAlert } from './alert.js';
 import { AlertmanagerPeer, DEFAULT_RETRY, type RetryPolicy } from './alertmanager-peer.js';
 
@@ -43,14 +43,14 @@ interface TrackedAlert {
 export class AlertNotifier {
   private readonly alerts = new Map<string, TrackedAlert>();
   private readonly peers: AlertmanagerPeer[];
-  private readonly dispatcher: Agent;
+  /** Each peer's sender posts one batch at a time: two connections a peer are ample. */
+  private readonly pool = new ConnectionPool(2);
   private readonly counts: NotificationCounts = { sent: 0, failed: 0, dropped: 0 };
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AlertNotifierOptions) {
     this.now = options.now ?? Date.now;
-    this.dispatcher = new Agent({ connections: 2, connectTimeout: options.timeoutMs });
     const logger = options.logger.child({ component: 'alertmanager' });
     this.peers = options.urls.map(
       (url) =>
@@ -59,7 +59,7 @@ export class AlertNotifier {
           timeoutMs: options.timeoutMs,
           capacity: options.queue,
           retry: options.retry ?? DEFAULT_RETRY,
-          dispatcher: this.dispatcher,
+          pool: this.pool,
           counts: this.counts,
           logger,
           random: options.random ?? Math.random,
@@ -124,7 +124,7 @@ export class AlertNotifier {
     clearInterval(this.timer);
     this.timer = undefined;
     await Promise.all(this.peers.map((peer) => peer.stop()));
-    await this.dispatcher.close();
+    this.pool.close();
   }
 
   private send(key: string, tracked: TrackedAlert, nowMs: number): void {

@@ -1,5 +1,5 @@
-import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import type { Logger } from '../logging/logger.js';
+import { exchange, type ConnectionPool, type ExchangeFailure } from '../platform/http-exchange.js';
 import type { NotificationCounts, PostableAlert } from './alert.js';
 import { AlertmanagerError } from './errors.js';
 
@@ -22,7 +22,7 @@ export interface PeerOptions {
   /** Alerts waiting for this peer; past it the oldest is dropped. */
   readonly capacity: number;
   readonly retry: RetryPolicy;
-  readonly dispatcher: Dispatcher;
+  readonly pool: ConnectionPool;
   readonly counts: NotificationCounts;
   readonly logger: Logger;
   readonly random: () => number;
@@ -131,37 +131,23 @@ export class AlertmanagerPeer {
   }
 
   private async post(alerts: readonly PostableAlert[]): Promise<void> {
-    const { timeoutMs, dispatcher, url } = this.options;
-    const signal = AbortSignal.timeout(timeoutMs);
+    const { timeoutMs, pool, url } = this.options;
     let response;
     try {
-      response = await request(this.endpoint, {
+      response = await exchange(this.endpoint, {
         method: 'POST',
-        dispatcher,
-        signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
         headers: { 'content-type': 'application/json', 'user-agent': 'tokenwatch' },
         body: JSON.stringify(alerts),
+        timeoutMs,
+        pool,
       });
     } catch (error) {
-      throw classify(error, signal, url);
+      const failure = error as ExchangeFailure;
+      if (failure.kind === 'timeout') throw new AlertmanagerError('ERR_ALERTMANAGER_TIMEOUT', url, 'timed out');
+      throw new AlertmanagerError('ERR_ALERTMANAGER_NETWORK', url, failure.detail ? `network error ${failure.detail}` : 'network error');
     }
-    try {
-      await response.body.dump();
-    } catch (error) {
-      throw classify(error, signal, url);
-    }
-    if (response.statusCode < 200 || response.statusCode > 299) {
-      throw new AlertmanagerError('ERR_ALERTMANAGER_STATUS', url, `HTTP ${response.statusCode}`);
+    if (response.status < 200 || response.status > 299) {
+      throw new AlertmanagerError('ERR_ALERTMANAGER_STATUS', url, `HTTP ${response.status}`);
     }
   }
-}
-
-function classify(error: unknown, signal: AbortSignal, url: string): AlertmanagerError {
-  if (signal.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError) {
-    return new AlertmanagerError('ERR_ALERTMANAGER_TIMEOUT', url, 'timed out');
-  }
-  const code = (error as { code?: string }).code;
-  return new AlertmanagerError('ERR_ALERTMANAGER_NETWORK', url, code ? `network error ${code}` : 'network error');
 }

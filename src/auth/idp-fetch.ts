@@ -1,5 +1,5 @@
-import { errors as undiciErrors, request } from 'undici';
 import { TokenwatchError, type ErrorCode } from '../errors.js';
+import { ConnectionPool, exchange, type ExchangeFailure } from '../platform/http-exchange.js';
 
 /** Outcome classes of a fetch from the IdP, used as the `result` label of `jwks_fetch_total`. */
 export type IdpFetchResult = 'success' | 'error' | 'timeout' | 'invalid';
@@ -36,69 +36,53 @@ const MAX_AGE = /(?:^|,)\s*max-age\s*=\s*"?(\d+)"?\s*(?:,|$)/i;
 const NO_STORE = /(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)/i;
 
 /**
+ * Connections to the IdPs, shared by every issuer: discovery and the JWKS that follows it, or several issuers on one
+ * host, reuse a connection; a few per host are plenty for documents fetched minutes apart.
+ */
+const IDP_CONNECTIONS = new ConnectionPool(4);
+
+/**
  * GETs a JSON document from the IdP with a hard deadline and a size cap. Redirects are not followed:
  * discovery and JWKS URLs are configuration, and following a redirect would let whoever controls the
  * redirect choose the keys.
  */
 export async function fetchIdpJson(url: string, options: { timeoutMs: number; maxBytes: number }): Promise<FetchedJson> {
-  const signal = AbortSignal.timeout(options.timeoutMs);
   let response;
   try {
-    response = await request(url, {
+    response = await exchange(url, {
       method: 'GET',
       headers: { accept: 'application/json', 'user-agent': 'tokenwatch' },
-      signal,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      timeoutMs: options.timeoutMs,
+      keepBodyBytes: options.maxBytes,
+      pool: IDP_CONNECTIONS,
     });
   } catch (error) {
-    throw classify(error, signal);
+    throw idpFetchErrorOf(error as ExchangeFailure, options.maxBytes);
   }
+  if (response.status < 200 || response.status > 299) throw new IdpFetchError('error', `HTTP ${response.status}`);
+  let body: unknown;
   try {
-    if (response.statusCode < 200 || response.statusCode > 299) {
-      throw new IdpFetchError('error', `HTTP ${response.statusCode}`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > options.maxBytes) throw new IdpFetchError('invalid', `body larger than ${options.maxBytes} bytes`);
-      chunks.push(chunk);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
-    } catch {
-      throw new IdpFetchError('invalid', 'body is not valid JSON');
-    }
-    return { body, maxAgeMs: maxAgeOf(response.headers['cache-control']) };
-  } catch (error) {
-    // The stream may still emit the abort after we stop reading: nothing is left to handle it.
-    response.body.on('error', ignore);
-    response.body.destroy();
-    throw error instanceof IdpFetchError ? error : classify(error, signal);
+    body = JSON.parse(response.body.toString('utf8'));
+  } catch {
+    throw new IdpFetchError('invalid', 'body is not valid JSON');
   }
+  return { body, maxAgeMs: maxAgeOf(response.headers['cache-control']) };
 }
 
-function ignore(): void {}
-
-function maxAgeOf(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header.join(',') : header;
-  if (!value) return undefined;
-  if (NO_STORE.test(value)) return 0;
-  const match = MAX_AGE.exec(value);
+function maxAgeOf(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  if (NO_STORE.test(header)) return 0;
+  const match = MAX_AGE.exec(header);
   return match ? Number(match[1]) * 1000 : undefined;
 }
 
-function classify(error: unknown, signal: AbortSignal): IdpFetchError {
-  if (
-    signal.aborted ||
-    error instanceof undiciErrors.HeadersTimeoutError ||
-    error instanceof undiciErrors.BodyTimeoutError ||
-    error instanceof undiciErrors.ConnectTimeoutError
-  ) {
-    return new IdpFetchError('timeout', 'timed out');
+function idpFetchErrorOf(failure: ExchangeFailure, maxBytes: number): IdpFetchError {
+  switch (failure.kind) {
+    case 'timeout':
+      return new IdpFetchError('timeout', 'timed out');
+    case 'too-large':
+      return new IdpFetchError('invalid', `body larger than ${maxBytes} bytes`);
+    case 'network':
+      return new IdpFetchError('error', failure.detail ? `network error ${failure.detail}` : 'network error');
   }
-  const code = (error as { code?: string }).code;
-  return new IdpFetchError('error', code ? `network error ${code}` : 'network error');
 }

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from '../server/http/node-http.js';
+import { createServer } from '../platform/node-http.js';
 import type { AddressInfo } from 'node:net';
 
 /**

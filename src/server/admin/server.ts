@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from '../http/node-http.js';
+import { createServer } from '../../platform/node-http.js';
 import type { IssuerKeyStore } from '../../auth/keys.js';
 import { Registry } from 'prom-client';
 import { LISTENER_KEEP_ALIVE_TIMEOUT_MS } from '../http/options.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
-import { createServer } from './node-http.js';
+import { createServer } from '../../platform/node-http.js';
 import type { Duplex } from 'node:stream';
 import { httpListener, type Listener } from './listener.js';
 

@@ -1,5 +1,5 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { request as httpRequest, STATUS_CODES } from '../http/node-http.js';
+import { request as httpRequest, STATUS_CODES } from '../../platform/node-http.js';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../logging/logger.js';
