@@ -7,10 +7,9 @@ import type { Config } from '../config/schema.js';
 import { RouteTable } from '../policy/routes.js';
 import { AccessGate } from '../server/gate/access-gate.js';
 import { Answers } from '../server/gate/answers.js';
-import { buildForwardAuthHandlers, forwardAuthServerOptions } from '../server/forward-auth/server.js';
-import { fanOutSpoof } from '../server/gate/identity-aliases.js';
+import { fanOutSpoof, type IdentitySpoofObserver } from '../server/gate/identity-aliases.js';
+import type { DataPlaneMode } from '../server/http/request-observer.js';
 import type { DataPlaneHandlers } from '../server/http/swappable-listener.js';
-import { buildProxyHandlers, proxyServerOptions } from '../server/proxy/server.js';
 import { AuditLog } from '../observability/audit/audit-log.js';
 import type { Logger } from '../logging/logger.js';
 import type { ValidationMetrics } from '../observability/metrics/validation-metrics.js';
@@ -31,6 +30,46 @@ export interface DataPlaneDeps {
   observeValidations?: boolean | undefined;
   /** Anomaly detection's view of validations, when it is on. */
   anomalyGate?: GateObserver | undefined;
+  /** The configured mode's server (loadModeServer). */
+  server: ModeServer;
+}
+
+/** What every mode's request handlers are built from. */
+interface ModeParts {
+  config: Config;
+  gate: AccessGate;
+  answers: Answers;
+  identityHeaderNames: readonly string[];
+  spoofObserver: IdentitySpoofObserver;
+  logger: Logger;
+  metrics: ValidationMetrics;
+  listening: () => boolean;
+}
+
+/** One data-plane mode's server. */
+export interface ModeServer {
+  handlers(parts: ModeParts): DataPlaneHandlers;
+  /** Fixed for the process's life: a reload that changes them is refused. */
+  listenerOptions(config: Config): ServerOptions;
+}
+
+/**
+ * The server of the configured mode, and only that one: the mode never changes while running, and the proxy's
+ * upstream pool brings undici, about 24 MB resident that a forward-auth pod does not pay for (decision 17).
+ */
+export async function loadModeServer(mode: DataPlaneMode): Promise<ModeServer> {
+  if (mode === 'proxy') {
+    const { buildProxyHandlers, proxyServerOptions } = await import('../server/proxy/server.js');
+    return {
+      handlers: (parts) => buildProxyHandlers({ ...parts, upstreamObserver: parts.metrics, requestObserver: parts.metrics }),
+      listenerOptions: proxyServerOptions,
+    };
+  }
+  const { buildForwardAuthHandlers, forwardAuthServerOptions } = await import('../server/forward-auth/server.js');
+  return {
+    handlers: (parts) => buildForwardAuthHandlers({ ...parts, requestObserver: parts.metrics }),
+    listenerOptions: forwardAuthServerOptions,
+  };
 }
 
 /**
@@ -56,12 +95,5 @@ export function buildDataPlaneHandlers(config: Config, deps: DataPlaneDeps): Dat
       'authz.requestSource is auto: set x-forwarded (Traefik), x-original (NGINX) or request-line (Envoy, Istio) so clients cannot choose which headers are checked',
     );
   }
-  return config.mode === 'proxy'
-    ? buildProxyHandlers({ config, gate, identityHeaderNames: identity.headerNames, spoofObserver, logger, upstreamObserver: metrics, requestObserver: metrics, listening: deps.listening })
-    : buildForwardAuthHandlers({ config, gate, answers, identityHeaderNames: identity.headerNames, spoofObserver, logger, requestObserver: metrics });
-}
-
-/** Options of the data-plane listener: fixed for the process's life (a reload that changes them is refused). */
-export function dataPlaneServerOptions(config: Config): ServerOptions {
-  return config.mode === 'proxy' ? proxyServerOptions(config) : forwardAuthServerOptions(config);
+  return deps.server.handlers({ config, gate, answers, identityHeaderNames: identity.headerNames, spoofObserver, logger, metrics, listening: deps.listening });
 }

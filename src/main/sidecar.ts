@@ -8,6 +8,7 @@ import { startIdpEventFollowers, type IdpEventFollowers } from '../idp-events/in
 import { buildAdminServer } from '../server/admin/server.js';
 import { metricsExposition } from '../observability/metrics/exposition.js';
 import { httpListener, type Listener } from '../server/http/listener.js';
+import type { DataPlaneMode } from '../server/http/request-observer.js';
 import { swappableListener, type DataPlaneHandlers, type SwappableListener } from '../server/http/swappable-listener.js';
 import type { Logger } from '../logging/logger.js';
 import { ValidationMetrics } from '../observability/metrics/validation-metrics.js';
@@ -72,7 +73,7 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
   });
   const anomaly = buildAnomalyAlerting(config, { env, logger, metrics });
   const observer = keyStoreObserver(metrics, logger, anomaly?.detection.idpFetched);
-  const plane = config.mode === 'events' ? undefined : await loadDataPlane();
+  const plane = config.mode === 'events' ? undefined : await loadDataPlane(config.mode);
   let issuers = plane ? plane.trustIssuers(config.issuers, [], observer).issuers : [];
   metrics.watchKeyStores(issuers.map((issuer) => issuer.keys));
   let idpEvents = startFollowers(config);
@@ -87,8 +88,9 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
       listening: () => dataPlane!.httpServer.listening,
       observeValidations: options.observeValidations,
       anomalyGate: anomaly?.detection.gate,
+      server: plane!.server,
     });
-  const dataPlane: SwappableListener | undefined = plane ? swappableListener(plane.dataPlaneServerOptions(config), handlersFor(config)) : undefined;
+  const dataPlane: SwappableListener | undefined = plane ? swappableListener(plane.server.listenerOptions(config), handlersFor(config)) : undefined;
   if (dataPlane) {
     // Past the bound, Node closes a new connection on arrival: a flood of connections costs file descriptors and
     // memory up to here, not until the pod is killed.
@@ -182,12 +184,12 @@ export async function startSidecar(initial: Config, logger: Logger, options: Sid
 }
 
 /**
- * The validation path (verifier, key stores and their HTTP client, the data-plane servers), loaded only by the modes
- * that have a data plane: `mode: events` never carries it.
+ * The validation path (verifier, key stores and their HTTP client, the mode's server), loaded only by the modes that
+ * have a data plane: `mode: events` never carries it.
  */
-async function loadDataPlane() {
+async function loadDataPlane(mode: DataPlaneMode) {
   const [handlers, issuers] = await Promise.all([import('./data-plane.js'), import('./issuers.js')]);
-  return { ...handlers, ...issuers };
+  return { ...handlers, ...issuers, server: await handlers.loadModeServer(mode) };
 }
 
 /** The label values a configuration brings: its issuers and the scopes its routes name. */
