@@ -93,15 +93,24 @@ export async function exchange(url: string, request: ExchangeRequest): Promise<E
   }
 }
 
-function answerTo(url: string, request: ExchangeRequest, signal: AbortSignal): Promise<IncomingMessage> {
+function answerTo(url: string, request: ExchangeRequest, signal: AbortSignal, pool = request.pool): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const headers = request.body === undefined ? request.headers : { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) };
-    const outgoing = send(target, { method: request.method, headers, signal, agent: request.pool?.agentFor(target.protocol) ?? false });
+    const outgoing = send(target, { method: request.method, headers, signal, agent: pool?.agentFor(target.protocol) ?? false });
+    let answered = false;
+    outgoing.on('response', (response) => {
+      answered = true;
+      resolve(response);
+    });
     // Kept for the whole exchange: an abort while the body is read errors the request as well as the response.
-    outgoing.on('error', reject);
-    outgoing.on('response', resolve);
+    outgoing.on('error', (error: NodeJS.ErrnoException) => {
+      // A pooled connection that the server closed while it sat idle fails before any answer: Node.js's documented
+      // remedy (`request.reusedSocket`) is to send again, here on a connection of the exchange's own.
+      if (!answered && outgoing.reusedSocket && error.code === 'ECONNRESET') resolve(answerTo(url, request, signal, undefined));
+      else reject(error);
+    });
     outgoing.end(request.body);
   });
 }
