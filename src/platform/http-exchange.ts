@@ -5,8 +5,8 @@ import { Agent as HttpAgent, request as httpRequest } from './node-http.js';
 
 /**
  * tokenwatch's outbound HTTP client for the few small exchanges it makes itself (IdP documents, Alertmanager posts),
- * on node:http and node:https rather than undici: the undici package and the copy it makes Node.js load cost every pod
- * about 24 MB resident, which only the proxy's upstream pool pays for (decision 17).
+ * on node:http and node:https rather than undici: the undici package and the copy of it that it makes Node.js load cost
+ * a pod about 9 MB resident, which only the proxy's upstream pool pays for (decision 17).
  */
 
 /** Why an exchange gave no usable answer: no answer within the deadline, no connection or a broken one, too much body. */
