@@ -92,7 +92,7 @@ module.exports = {
       name: 'undici-in-the-proxy-only',
       severity: 'error',
       comment:
-        'The undici package, and the copy of it it makes Node.js load, cost a pod about 9 MB resident: only the proxy\'s upstream pool pays for it (decision 17); other outbound HTTP goes through src/platform/http-exchange.ts.',
+        'The undici package, and Node.js\'s own copy that it makes Node.js load, cost a pod about 9 MB resident: only the proxy\'s upstream pool pays for it (decision 17); other outbound HTTP goes through src/platform/http-exchange.ts.',
       from: { path: '^src/', pathNot: folder('server/proxy') },
       to: { path: '(^|/)node_modules/undici/', dependencyTypesNot: ['type-only'] },
     },
