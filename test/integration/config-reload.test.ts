@@ -189,7 +189,9 @@ describe('configuration reload', () => {
     const [before, after] = [join(dir, 'before.jsonl'), join(dir, 'after.jsonl')];
     writeFileSync(before, '');
     writeFileSync(after, '');
-    const events = (path: string, issuer: string) => ({ mode: 'events', admin: '127.0.0.1:0', idpEvents: [{ path, format: 'jsonl', issuer }] });
+    // From the beginning: the reload is counted before the new follower has opened its file, and a line appended in
+    // between would otherwise be skipped as history.
+    const events = (path: string, issuer: string) => ({ mode: 'events', admin: '127.0.0.1:0', idpEvents: [{ path, format: 'jsonl', issuer, fromBeginning: true }] });
     const running = await startFromFile(events(before, 'https://before.example.com'));
     running.write(events(after, 'https://after.example.com'));
     await eventually(async () => expect(await running.metric('config_reload_total', { result: 'success' })).toBe(1), 10_000);
