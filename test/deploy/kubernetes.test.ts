@@ -30,48 +30,38 @@ function build(target: string): Manifest[] {
   return built.get(target)!;
 }
 
-/** The model class of an API kind, from the installed schema packages; undefined for kinds none of them has. */
-async function modelOf(manifest: Manifest): Promise<(new (data: unknown) => { validate(): void }) | undefined> {
+/** The schema package of each API group the manifests use; an object of any other group has no schema and fails. */
+const SCHEMA_PACKAGES = new Map<string, string>([
+  ['', 'kubernetes-models'],
+  ['apps', 'kubernetes-models'],
+  ['policy', 'kubernetes-models'],
+  ['networking.k8s.io', 'kubernetes-models'],
+  ['monitoring.coreos.com', '@kubernetes-models/prometheus-operator'],
+  ['security.istio.io', '@kubernetes-models/istio'],
+  ['install.istio.io', '@kubernetes-models/istio'],
+  ['gateway.networking.k8s.io', '@kubernetes-models/gateway-api'],
+  ['traefik.io', '@kubernetes-models/traefik'],
+]);
+
+type ModelClass = (new (data: unknown) => { validate(): void }) & { apiVersion: string; kind: string };
+
+/** The model class of an object's apiVersion and kind, from its group's schema package; throws for a kind none has. */
+async function modelOf(manifest: Manifest): Promise<ModelClass> {
   const [group, version] = manifest.apiVersion.includes('/') ? manifest.apiVersion.split('/') : ['', manifest.apiVersion];
-  const module =
-    group === ''
-      ? `kubernetes-models/v1/${manifest.kind}`
-      : group === 'monitoring.coreos.com'
-        ? `@kubernetes-models/prometheus-operator/${group}/${version}/${manifest.kind}`
-        : group!.endsWith('istio.io')
-          ? `@kubernetes-models/istio/${group}/${version}/${manifest.kind}`
-          : ['apps', 'policy', 'networking.k8s.io'].includes(group!)
-            ? `kubernetes-models/${group}/${version}/${manifest.kind}`
-            : undefined;
-  if (!module) return undefined;
-  const loaded = (await import(module)) as Record<string, new (data: unknown) => { validate(): void }>;
-  return loaded[manifest.kind] ?? loaded.default;
+  const schemaPackage = SCHEMA_PACKAGES.get(group!);
+  if (!schemaPackage) throw new Error(`no schema package for ${manifest.apiVersion} ${manifest.kind}: add the group to SCHEMA_PACKAGES`);
+  const module = group === '' ? `${schemaPackage}/${version}/${manifest.kind}` : `${schemaPackage}/${group}/${version}/${manifest.kind}`;
+  const loaded = (await import(module)) as Record<string, ModelClass>;
+  const Model = loaded[manifest.kind] ?? loaded.default;
+  // A package also exports the nested types of its kinds under the same path scheme; only the kind itself will do.
+  if (Model?.apiVersion !== manifest.apiVersion || Model.kind !== manifest.kind) throw new Error(`${module} is not the model of ${manifest.apiVersion} ${manifest.kind}`);
+  return Model;
 }
 
-/**
- * No model package for these is installed (the Gateway API and Traefik ones need Node 22): their structure is
- * checked here instead, field by field.
- */
-const STRUCTURAL_CHECKS: Record<string, (manifest: Manifest) => void> = {
-  'gateway.networking.k8s.io/v1/HTTPRoute': (route) => {
-    expect(route.spec.parentRefs.every((ref: { name?: unknown }) => typeof ref.name === 'string')).toBe(true);
-    for (const rule of route.spec.rules) {
-      for (const match of rule.matches ?? []) expect(['Exact', 'PathPrefix', 'RegularExpression']).toContain(match.path.type);
-      for (const backend of rule.backendRefs) expect(backend).toEqual({ name: expect.any(String), port: expect.any(Number) });
-    }
-  },
-  'traefik.io/v1alpha1/Middleware': (middleware) => {
-    expect(Object.keys(middleware.spec)).toEqual(['forwardAuth']);
-    expect(URL.canParse(middleware.spec.forwardAuth.address)).toBe(true);
-    expect(middleware.spec.forwardAuth.trustForwardHeader).toBe(false);
-  },
-  'traefik.io/v1alpha1/IngressRoute': (route) => {
-    for (const each of route.spec.routes) {
-      expect(each.kind).toBe('Rule');
-      expect(each.services.every((service: { name?: unknown; port?: unknown }) => typeof service.name === 'string' && service.port !== undefined)).toBe(true);
-    }
-  },
-};
+async function validateAgainstSchema(manifest: Manifest): Promise<void> {
+  const Model = await modelOf(manifest);
+  new Model(manifest).validate();
+}
 
 function podSpecOf(manifest: Manifest): Record<string, any> {
   return manifest.spec.template.spec;
@@ -85,25 +75,74 @@ function tokenwatchContainer(manifest: Manifest): Record<string, any> {
 
 const workloads = (target: string) => build(target).filter((manifest) => manifest.kind === 'Deployment' && tokenwatchContainer(manifest));
 
+/** The ConfigMap a workload's tokenwatch reads its configuration from. */
+function tokenwatchConfigMap(target: string, workload: Manifest): Manifest | undefined {
+  const configMount = tokenwatchContainer(workload).volumeMounts.find((mount: { mountPath: string }) => mount.mountPath === '/etc/tokenwatch');
+  const volume = podSpecOf(workload).volumes.find((each: { name: string }) => each.name === configMount.name);
+  return build(target).find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name === volume.configMap.name && manifest.metadata.namespace === workload.metadata.namespace);
+}
+
+/** The configuration of the tokenwatch a Service sends its traffic to, and the container port a port of the Service reaches. */
+function tokenwatchBehind(target: string, service: Manifest, servicePort: number) {
+  const workload = workloads(target).find(
+    (each) => each.metadata.namespace === service.metadata.namespace && Object.entries(service.spec.selector).every(([label, value]) => each.spec.template.metadata.labels[label] === value),
+  )!;
+  expect(workload, `a tokenwatch workload behind Service ${service.metadata.name}`).toBeDefined();
+  const exposed = service.spec.ports.find((port: { port: number }) => port.port === servicePort);
+  expect(exposed, `port ${servicePort} of Service ${service.metadata.name}`).toBeDefined();
+  const containerPort = tokenwatchContainer(workload).ports.find((port: { name: string }) => port.name === exposed.targetPort)?.containerPort as number | undefined;
+  return { config: parseConfigText(tokenwatchConfigMap(target, workload)!.data['config.yaml'], workload.metadata.name, {}), containerPort };
+}
+
 describe('the Kubernetes manifests', () => {
   test.each(TARGETS)('%s builds with kubectl kustomize and every object passes its Kubernetes schema', async (target) => {
     for (const manifest of build(target)) {
-      const key = `${manifest.apiVersion}/${manifest.kind}`;
-      const Model = await modelOf(manifest);
-      if (Model) expect(() => new Model(manifest).validate(), `${key} ${manifest.metadata.name}`).not.toThrow();
-      else {
-        expect(STRUCTURAL_CHECKS[key], `no schema and no structural check for ${key}`).toBeDefined();
-        expect(manifest.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
-        STRUCTURAL_CHECKS[key]!(manifest);
-      }
+      const object = `${manifest.apiVersion} ${manifest.kind} ${manifest.metadata.name}`;
+      await expect(validateAgainstSchema(manifest), object).resolves.toBeUndefined();
+      // The schemas leave names free; this is the strictest rule the API server applies to any kind (a DNS-1123 label).
+      expect(manifest.metadata.name, object).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     }
   });
 
   test('the schema check refuses an object with a wrongly typed field', async () => {
     const [orders] = workloads('overlays/native-sidecar');
     const broken = { ...orders!, spec: { ...orders!.spec, replicas: 'two' } };
-    const Model = (await modelOf(broken))!;
-    expect(() => new Model(broken).validate()).toThrow(/replicas must be integer/);
+    await expect(validateAgainstSchema(broken)).rejects.toThrow(/replicas must be integer/);
+  });
+
+  test.each([
+    {
+      kind: 'HTTPRoute',
+      target: 'recipes/gateway-api',
+      breakIt: (route: Manifest) => void (route.spec.parentRefs = 'public'),
+      refusal: /spec\/parentRefs must be array/,
+    },
+    {
+      kind: 'Middleware',
+      target: 'recipes/traefik',
+      breakIt: (middleware: Manifest) => void (middleware.spec.forwardAuth.trustForwardHeader = 'false'),
+      refusal: /spec\/forwardAuth\/trustForwardHeader must be boolean/,
+    },
+    {
+      kind: 'IngressRoute',
+      target: 'recipes/traefik',
+      breakIt: (route: Manifest) => void (route.spec.routes[0].services = route.spec.routes[0].services[0]),
+      refusal: /spec\/routes\/0\/services must be array/,
+    },
+  ])("the schema check refuses $target's $kind with a wrongly typed field", async ({ kind, target, breakIt, refusal }) => {
+    const broken = structuredClone(build(target).find((manifest) => manifest.kind === kind)!);
+    breakIt(broken);
+    await expect(validateAgainstSchema(broken)).rejects.toThrow(refusal);
+  });
+
+  test('the schema check refuses an object of an API group no schema package covers', async () => {
+    const traefikV2 = { ...build('recipes/traefik').find((manifest) => manifest.kind === 'Middleware')!, apiVersion: 'traefik.containo.us/v1alpha1' };
+    await expect(validateAgainstSchema(traefikV2)).rejects.toThrow(/no schema package for traefik.containo.us\/v1alpha1 Middleware/);
+  });
+
+  test('the schema check refuses a kind that its group\'s package has only as a nested type', async () => {
+    const route = build('recipes/gateway-api').find((manifest) => manifest.kind === 'HTTPRoute')!;
+    await expect(validateAgainstSchema({ ...route, kind: 'HTTPRouteRule' })).rejects.toThrow(/is not the model of gateway.networking.k8s.io\/v1 HTTPRouteRule/);
   });
 
   test.each(TARGETS)("%s: every tokenwatch configuration in a ConfigMap is one tokenwatch accepts", (target) => {
@@ -133,9 +172,7 @@ describe('the Kubernetes manifests', () => {
         expect(container.resources).toEqual({ requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } });
         const downward = Object.fromEntries(container.env.map((variable: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }) => [variable.name, variable.valueFrom?.fieldRef?.fieldPath]));
         expect(downward).toMatchObject({ POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace' });
-        const configMount = container.volumeMounts.find((mount: { mountPath: string }) => mount.mountPath === '/etc/tokenwatch');
-        const volume = pod.volumes.find((each: { name: string }) => each.name === configMount.name);
-        expect(build(target).some((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name === volume.configMap.name)).toBe(true);
+        expect(tokenwatchConfigMap(target, workload)).toBeDefined();
       }
     },
   );
@@ -158,6 +195,56 @@ describe('the Kubernetes manifests', () => {
     const policy = manifests.find((manifest) => manifest.kind === 'NetworkPolicy')!;
     const ports = policy.spec.ingress.flatMap((rule: { ports: Array<{ port: string }> }) => rule.ports.map((port) => port.port));
     expect(ports.sort()).toEqual(['tw-admin', 'tw-http']);
+  });
+
+  test('recipes/traefik: every route of the IngressRoute passes through the ForwardAuth Middleware', () => {
+    const manifests = build('recipes/traefik');
+    const middleware = manifests.find((manifest) => manifest.kind === 'Middleware')!;
+    expect(Object.keys(middleware.spec)).toEqual(['forwardAuth']);
+    const ingressRoute = manifests.find((manifest) => manifest.kind === 'IngressRoute')!;
+    expect(ingressRoute.metadata.namespace).toBe(middleware.metadata.namespace);
+    for (const route of ingressRoute.spec.routes) expect(route.middlewares).toContainEqual({ name: middleware.metadata.name });
+  });
+
+  test("recipes/traefik: the Middleware asks the tokenwatch Service on tokenwatch's listen port", () => {
+    const manifests = build('recipes/traefik');
+    const { forwardAuth } = manifests.find((manifest) => manifest.kind === 'Middleware')!.spec;
+    const address = new URL(forwardAuth.address);
+    const [name, namespace] = address.hostname.split('.');
+    const service = manifests.find((manifest) => manifest.kind === 'Service' && manifest.metadata.name === name && manifest.metadata.namespace === namespace)!;
+    expect(service, `Service ${name} in namespace ${namespace}`).toBeDefined();
+    expect(address.hostname).toBe(`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`);
+    const { config, containerPort } = tokenwatchBehind('recipes/traefik', service, Number(address.port));
+    expect(config.mode).toBe('authz');
+    expect(containerPort).toBe(config.listen.port);
+  });
+
+  test("recipes/traefik: the Middleware copies every identity header of tokenwatch's answer onto the request to the app", () => {
+    const manifests = build('recipes/traefik');
+    const middleware = manifests.find((manifest) => manifest.kind === 'Middleware')!;
+    const [tokenwatch] = workloads('recipes/traefik');
+    const config = parseConfigText(tokenwatchConfigMap('recipes/traefik', tokenwatch!)!.data['config.yaml'], 'traefik', {});
+    const copied = middleware.spec.forwardAuth.authResponseHeaders.map((header: string) => header.toLowerCase());
+    for (const header of Object.values(config.claimHeaders)) expect(copied).toContain(header);
+  });
+
+  test('recipes/traefik: the Middleware does not trust the X-Forwarded headers a client sends, from which tokenwatch reads the method and path', () => {
+    const middleware = build('recipes/traefik').find((manifest) => manifest.kind === 'Middleware')!;
+    expect(middleware.spec.forwardAuth.trustForwardHeader).toBe(false);
+  });
+
+  test("recipes/gateway-api: every backend of the HTTPRoute is a Service in front of tokenwatch in proxy mode", () => {
+    const manifests = build('recipes/gateway-api');
+    const route = manifests.find((manifest) => manifest.kind === 'HTTPRoute')!;
+    const backends = route.spec.rules.flatMap((rule: { backendRefs: Array<{ name: string; port: number }> }) => rule.backendRefs);
+    expect(backends.length).toBeGreaterThan(0);
+    for (const backend of backends) {
+      const service = manifests.find((manifest) => manifest.kind === 'Service' && manifest.metadata.name === backend.name && manifest.metadata.namespace === route.metadata.namespace)!;
+      expect(service, `Service ${backend.name}`).toBeDefined();
+      const { config, containerPort } = tokenwatchBehind('recipes/gateway-api', service, backend.port);
+      expect(config.mode).toBe('proxy');
+      expect(containerPort).toBe(config.listen.port);
+    }
   });
 
   test('Keycloak logs its success events to the file that tokenwatch, in events mode, follows through a shared emptyDir', () => {
