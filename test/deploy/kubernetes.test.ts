@@ -38,6 +38,7 @@ const SCHEMA_PACKAGES = new Map<string, string>([
   ['networking.k8s.io', 'kubernetes-models'],
   ['monitoring.coreos.com', '@kubernetes-models/prometheus-operator'],
   ['security.istio.io', '@kubernetes-models/istio'],
+  ['networking.istio.io', '@kubernetes-models/istio'],
   ['install.istio.io', '@kubernetes-models/istio'],
   ['gateway.networking.k8s.io', '@kubernetes-models/gateway-api'],
   ['traefik.io', '@kubernetes-models/traefik'],
@@ -101,6 +102,21 @@ describe('the Kubernetes manifests', () => {
       await expect(validateAgainstSchema(manifest), object).resolves.toBeUndefined();
       // The schemas leave names free; this is the strictest rule the API server applies to any kind (a DNS-1123 label).
       expect(manifest.metadata.name, object).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    }
+  });
+
+  test.each([
+    ['istio', ['envoy-filter.yaml', 'mesh-config.yaml']],
+    ['traefik', ['middleware.yaml']],
+  ])('deploy/examples/%s builds with kubectl kustomize, and it and the files applied beside it pass their schemas', async (example, applied) => {
+    const dir = join(ROOT, 'deploy/examples', example);
+    const kubectl = requireTool('kubectl', 'kubectl');
+    const texts = [execFileSync(kubectl, ['kustomize', dir], { encoding: 'utf8' }), ...applied.map((file) => readFileSync(join(dir, file), 'utf8'))];
+    const manifests = texts.flatMap((text) => parseAllDocuments(text).map((document) => document.toJS() as Manifest));
+    expect(manifests.length).toBeGreaterThan(applied.length);
+    for (const manifest of manifests) {
+      // mesh-config.yaml is istioctl's input, which needs no metadata.
+      await expect(validateAgainstSchema(manifest), `${manifest.apiVersion} ${manifest.kind} ${manifest.metadata?.name ?? ''}`).resolves.toBeUndefined();
     }
   });
 
