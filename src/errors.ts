@@ -32,7 +32,15 @@ export type ErrorCode =
   /** `inspect-token` was given something that is not a compact JWS. */
   | 'ERR_TOKEN_DECODE'
   /** `tokenwatch dev` needs a package that production installs leave out (the embedded IdP's oidc-provider). */
-  | 'ERR_DEV_DEPENDENCY_MISSING';
+  | 'ERR_DEV_DEPENDENCY_MISSING'
+  /** An outbound exchange (IdP document, Alertmanager post) got no usable answer: deadline, network, or too much body. */
+  | 'ERR_EXCHANGE_TIMEOUT'
+  | 'ERR_EXCHANGE_NETWORK'
+  | 'ERR_EXCHANGE_TOO_LARGE'
+  /** An Alertmanager peer did not take alerts: a non-2xx answer, no answer within the timeout, or no connection. */
+  | 'ERR_ALERTMANAGER_STATUS'
+  | 'ERR_ALERTMANAGER_TIMEOUT'
+  | 'ERR_ALERTMANAGER_NETWORK';
 
 /** The base of every error tokenwatch raises: an Error with a stable code. */
 export abstract class TokenwatchError extends Error {

@@ -1,13 +1,9 @@
-/** Stable codes for a failed delivery to an Alertmanager peer; callers branch on `code`, never on text. */
-export type AlertmanagerErrorCode =
-  /** The peer answered, but not with 2xx. */
-  | 'ERR_ALERTMANAGER_STATUS'
-  /** No answer within `anomaly.alertmanager.timeout`. */
-  | 'ERR_ALERTMANAGER_TIMEOUT'
-  /** Refused, reset or unresolvable. */
-  | 'ERR_ALERTMANAGER_NETWORK';
+import { TokenwatchError, type ErrorCode } from '../errors.js';
 
-export class AlertmanagerError extends Error {
+/** Why a delivery to an Alertmanager peer failed (src/errors.ts); callers branch on `code`, never on text. */
+export type AlertmanagerErrorCode = Extract<ErrorCode, `ERR_ALERTMANAGER_${string}`>;
+
+export class AlertmanagerError extends TokenwatchError {
   override readonly name = 'AlertmanagerError';
 
   constructor(

@@ -1,6 +1,7 @@
 import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { finished } from 'node:stream/promises';
+import { TokenwatchError, type ErrorCode } from '../errors.js';
 import { Agent as HttpAgent, request as httpRequest } from './node-http.js';
 
 /**
@@ -13,14 +14,16 @@ import { Agent as HttpAgent, request as httpRequest } from './node-http.js';
 export type ExchangeFailureKind = 'timeout' | 'network' | 'too-large';
 
 /** An exchange that gave no usable answer. `detail` is Node's error code (ECONNREFUSED, ENOTFOUND...) when there is one. */
-export class ExchangeFailure extends Error {
+export class ExchangeFailure extends TokenwatchError {
   override readonly name = 'ExchangeFailure';
+  readonly code: Extract<ErrorCode, `ERR_EXCHANGE_${string}`>;
 
   constructor(
     readonly kind: ExchangeFailureKind,
     readonly detail: string | undefined,
   ) {
     super(detail ? `${kind} (${detail})` : kind);
+    this.code = kind === 'too-large' ? 'ERR_EXCHANGE_TOO_LARGE' : kind === 'timeout' ? 'ERR_EXCHANGE_TIMEOUT' : 'ERR_EXCHANGE_NETWORK';
   }
 }
 

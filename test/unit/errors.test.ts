@@ -2,10 +2,12 @@ import { describe, expect, test } from 'vitest';
 import { AuthFailure } from '../../src/auth/errors.js';
 import { IdpFetchError } from '../../src/auth/idp-fetch.js';
 import { FAILURE_REASONS } from '../../src/auth/reasons.js';
+import { AlertmanagerError } from '../../src/alerting/errors.js';
 import { TokenDecodeError } from '../../src/cli/decode-token.js';
 import { ConfigError } from '../../src/config/load.js';
 import { TokenwatchError } from '../../src/errors.js';
 import { IdpEventsError } from '../../src/idp-events/errors.js';
+import { ExchangeFailure } from '../../src/platform/http-exchange.js';
 import { PathRejected } from '../../src/policy/normalize.js';
 import { BodyTooLarge } from '../../src/server/proxy/body.js';
 
@@ -18,12 +20,20 @@ describe('one error model', () => {
       new PathRejected('traversal'),
       new BodyTooLarge('over limits.bodyBytes'),
       new TokenDecodeError('not three parts'),
+      new ExchangeFailure('timeout', undefined),
+      new AlertmanagerError('ERR_ALERTMANAGER_NETWORK', 'http://127.0.0.1:9093', 'refused'),
     ];
     for (const error of errors) {
       expect(error, error.name).toBeInstanceOf(TokenwatchError);
       expect(error, error.name).toBeInstanceOf(Error);
       expect(error.code, error.name).toMatch(/^ERR_[A-Z_]+$/);
     }
+  });
+
+  test('an exchange failure says its kind in its code', () => {
+    expect(new ExchangeFailure('timeout', undefined).code).toBe('ERR_EXCHANGE_TIMEOUT');
+    expect(new ExchangeFailure('network', 'ECONNREFUSED').code).toBe('ERR_EXCHANGE_NETWORK');
+    expect(new ExchangeFailure('too-large', undefined).code).toBe('ERR_EXCHANGE_TOO_LARGE');
   });
 
   test('an IdP fetch error says its result class in its code', () => {
