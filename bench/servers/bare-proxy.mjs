@@ -1,4 +1,5 @@
 import { Agent, createServer, request } from 'node:http';
+import { serveUntilStopped } from './serve.mjs';
 
 /**
  * The floor of a Node.js reverse proxy, for the footprint suite: node:http in front of the upstream given as argv[2],
@@ -15,12 +16,4 @@ const server = createServer((incoming, outgoing) => {
   forward.on('error', () => outgoing.writeHead(502).end());
   incoming.pipe(forward);
 });
-server.keepAliveTimeout = 0;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`READY ${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}` })}\n`);
-});
-
-process.once('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-});
+serveUntilStopped(server);

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { serveUntilStopped } from './serve.mjs';
 
 /**
  * The bare upstream of the proxy suite: node:http answering 200 with the 2-byte body `ok` to every request, with no
@@ -10,12 +11,4 @@ const BODY = 'ok';
 const server = createServer((_request, response) => {
   response.writeHead(200, { 'content-type': 'text/plain', 'content-length': BODY.length }).end(BODY);
 });
-server.keepAliveTimeout = 0;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`READY ${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}` })}\n`);
-});
-
-process.once('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-});
+serveUntilStopped(server);

@@ -137,39 +137,13 @@ describe("the runtime stage's files", () => {
         rmSync(dir, { recursive: true, force: true });
       });
 
-      test('validates tokens from a real IdP, writes nothing under /app, and exits 0 on SIGTERM', async () => {
+      /**
+       * The image's `run` with the deployed configuration and `env`, ready: `use` gets a forward-auth check of
+       * /api/orders/1; then SIGTERM, which must exit 0.
+       */
+      async function withRunningImage(env: Record<string, string>, use: (check: (authorization?: string) => Promise<Response>) => Promise<void>) {
         const dir = mkdtempSync(join(tmpdir(), 'tokenwatch-image-run-'));
         writeFileSync(join(dir, 'config.yaml'), stringify(sidecarConfig(idp().issuer)));
-        const child = run(['run', '--config', join(dir, 'config.yaml')], app);
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-        try {
-          const listen = await eventually(() => /"listen":"(http:\/\/[^"]+)"/.exec(out)?.[1] ?? false, 20_000);
-          const admin = /"admin":"(http:\/\/[^"]+)"/.exec(out)![1]!;
-          await eventually(async () => (await fetch(`${admin}/readyz`)).status === 200, 20_000);
-          const token = await idp().getToken(idp().clients.orders, ['read:orders']);
-          const check = (authorization?: string) =>
-            fetch(`${listen}/`, { headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/api/orders/1', ...(authorization ? { authorization } : {}) } });
-          expect((await check(`Bearer ${token}`)).status).toBe(200);
-          expect((await check()).status).toBe(401);
-          child.kill('SIGTERM');
-          expect(await exited).toBe(0);
-          expect(snapshot(app)).toEqual(before);
-        } finally {
-          recordSidecarOutput(out);
-          child.kill('SIGKILL');
-          rmSync(dir, { recursive: true, force: true });
-        }
-      }, 60_000);
-
-      // The exporters are the bundle's least-travelled code: each protocol loads its own packages in the export worker.
-      test.each(OTLP_PROTOCOLS.map((protocol) => [protocol]))('exports the validation span over %s from the bundled export worker', async (protocol) => {
-        const receiver = await startOtlpReceiver({ grpc: protocol === 'grpc' });
-        const dir = mkdtempSync(join(tmpdir(), 'tokenwatch-image-trace-'));
-        writeFileSync(join(dir, 'config.yaml'), stringify(sidecarConfig(idp().issuer)));
-        const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_TRACES_SAMPLER: 'always_on', OTEL_BSP_SCHEDULE_DELAY: '50' };
         const child = run(['run', '--config', join(dir, 'config.yaml')], app, env);
         let out = '';
         child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
@@ -179,17 +153,39 @@ describe("the runtime stage's files", () => {
           const listen = await eventually(() => /"listen":"(http:\/\/[^"]+)"/.exec(out)?.[1] ?? false, 20_000);
           const admin = /"admin":"(http:\/\/[^"]+)"/.exec(out)![1]!;
           await eventually(async () => (await fetch(`${admin}/readyz`)).status === 200, 20_000);
-          const token = await idp().getToken(idp().clients.orders, ['read:orders']);
-          const answer = await fetch(`${listen}/`, { headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/api/orders/1', authorization: `Bearer ${token}` } });
-          expect(answer.status).toBe(200);
-          await eventually(() => receiver.spans.some((span) => span.name === 'token.validate'), 20_000);
+          await use((authorization) =>
+            fetch(`${listen}/`, { headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/api/orders/1', ...(authorization ? { authorization } : {}) } }),
+          );
           child.kill('SIGTERM');
           expect(await exited).toBe(0);
         } finally {
           recordSidecarOutput(out);
           child.kill('SIGKILL');
-          await receiver.stop();
           rmSync(dir, { recursive: true, force: true });
+        }
+      }
+
+      test('validates tokens from a real IdP, writes nothing under /app, and exits 0 on SIGTERM', async () => {
+        await withRunningImage({}, async (check) => {
+          const token = await idp().getToken(idp().clients.orders, ['read:orders']);
+          expect((await check(`Bearer ${token}`)).status).toBe(200);
+          expect((await check()).status).toBe(401);
+        });
+        expect(snapshot(app)).toEqual(before);
+      }, 60_000);
+
+      // The exporters are the bundle's least-travelled code: each protocol loads its own packages in the export worker.
+      test.each(OTLP_PROTOCOLS.map((protocol) => [protocol]))('exports the validation span over %s from the bundled export worker', async (protocol) => {
+        const receiver = await startOtlpReceiver({ grpc: protocol === 'grpc' });
+        try {
+          const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_TRACES_SAMPLER: 'always_on', OTEL_BSP_SCHEDULE_DELAY: '50' };
+          await withRunningImage(env, async (check) => {
+            const token = await idp().getToken(idp().clients.orders, ['read:orders']);
+            expect((await check(`Bearer ${token}`)).status).toBe(200);
+            await eventually(() => receiver.spans.some((span) => span.name === 'token.validate'), 20_000);
+          });
+        } finally {
+          await receiver.stop();
         }
       }, 60_000);
 
